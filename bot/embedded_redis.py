@@ -53,12 +53,18 @@ class EmbeddedRedis:
             self.port = _free_port()
         args = [
             _redis_server_binary(),
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes" if self.persist else "no",
-            "--save", "60 1" if self.persist else "",
-            "--logfile", str(self.data_dir / "redis.log"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes" if self.persist else "no",
+            "--save",
+            "60 1" if self.persist else "",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
         ]
         self._process = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
@@ -68,7 +74,9 @@ class EmbeddedRedis:
         try:
             while True:
                 if self._process.poll() is not None:
-                    raise RuntimeError(f"embedded redis exited with code {self._process.returncode}")
+                    raise RuntimeError(
+                        f"embedded redis exited with code {self._process.returncode}"
+                    )
                 try:
                     client.ping()
                     return self.url
@@ -91,7 +99,9 @@ class EmbeddedRedis:
         self._process = None
 
 
-def redis_url_from_env_or_embedded(data_dir: Path, persist: bool = True) -> tuple[str, EmbeddedRedis | None]:
+def redis_url_from_env_or_embedded(
+    data_dir: Path, persist: bool = True
+) -> tuple[str, EmbeddedRedis | None]:
     """`REDIS_URL` when set, else start an embedded server under `data_dir`."""
     url = os.environ.get("REDIS_URL", "").strip()
     if url:
