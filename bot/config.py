@@ -1,0 +1,167 @@
+"""Bot configuration read from the environment and `.env`.
+
+Every command needs a different subset (the `handoff` CLI needs no Kraken key, `web` needs a
+webhook secret), so all settings are optional at the model level and `load_settings` checks the
+subset a command asks for. Failures surface as `ConfigError`, whose text names the setting and
+the rule it broke but never the value: operators paste start-up errors into tickets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LOCALES: tuple[str, ...] = ("en", "de", "es", "fr")
+
+# Telegram accepts X-Telegram-Bot-Api-Secret-Token values of 1-256 of these characters.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; `str()` is the one line shown to the operator."""
+
+    def __init__(self, setting: str, reason: str) -> None:
+        super().__init__(f"configuration error: {setting}: {reason}")
+        self.setting = setting
+        self.reason = reason
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not a valid URL")
+    return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    """Field names are the environment variable names, lower-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", frozen=True
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_username: str | None = None
+    kraken_api_url: str | None = None
+    kraken_api_key: SecretStr | None = None
+    redis_url: str | None = None
+    redis_prefix: str = "sfa:"
+    public_url: str | None = None
+    port: int = Field(default=8080, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    support_api_token: SecretStr | None = None
+    default_locale: str = "en"
+    handoff_ttl: timedelta = timedelta(days=7)
+    data_dir: Path = Path("var")
+    log_level: str = "INFO"
+
+    @field_validator("telegram_api_url", "kraken_api_url", "public_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("not a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _check_bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", value.get_secret_value()):
+            raise ValueError("not a bot token of the form <digits>:<characters>")
+        return value
+
+    @field_validator("telegram_bot_username")
+    @classmethod
+    def _check_username(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.removeprefix("@")
+        if not _BOT_USERNAME.fullmatch(value):
+            raise ValueError("not a Telegram username (5-32 letters, digits or _)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters from A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _check_locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("handoff_ttl")
+    @classmethod
+    def _check_ttl(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration (seconds or ISO 8601, e.g. P7D)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return value.upper()
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret in clear, for the log redactor."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+
+def _friendly(error: dict[str, Any]) -> str:
+    """Pydantic's message without its prefix; never the input, which may be a secret."""
+    kind = error["type"]
+    if kind in ("int_parsing", "int_type"):
+        return "not a whole number"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return "out of range"
+    if kind.startswith("time_delta"):
+        return "not a duration (seconds or ISO 8601, e.g. P7D)"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _env_name(field: str) -> str:
+    return field.upper()
+
+
+def load_settings(required: Iterable[str] = ()) -> Settings:
+    """Read the settings and insist that every name in `required` (env var names) is set."""
+    wanted = set(required)
+    unknown = {name for name in wanted if name.lower() not in Settings.model_fields}
+    if unknown:
+        raise ValueError(f"unknown settings requested: {sorted(unknown)}")
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(_env_name(str(first["loc"][0])), _friendly(dict(first))) from None
+    for name in sorted(wanted):
+        if getattr(settings, name.lower()) is None:
+            raise ConfigError(name, "is required but not set")
+    return settings

@@ -1,0 +1,20 @@
+"""Turning a hand-off token into what support gives the customer: a t.me link and a QR code."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from telegram.helpers import create_deep_linked_url
+
+
+def deep_link(bot_username: str, token: str) -> str:
+    """`https://t.me/<bot>?start=<token>`; PTB's helper rejects payloads Telegram would drop."""
+    return create_deep_linked_url(bot_username.removeprefix("@"), token)
+
+
+def qr_png(link: str, scale: int = 8) -> bytes:
+    """A PNG QR code for the link, large enough to scan from a screen share."""
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=scale, border=4)
+    return buffer.getvalue()

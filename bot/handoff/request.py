@@ -1,0 +1,93 @@
+"""What support asks for when handing a customer over: account, property, optional intent.
+
+One model validates both the CLI arguments and the support endpoint's JSON, so both reject
+the same inputs with the same words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+_ACCOUNT_NUMBER = re.compile(r"A-[0-9A-Z]{1,32}")
+_INTENT_ARG = re.compile(r"[A-Za-z0-9_.:=-]{1,128}")
+
+
+def normalise_account_number(value: str) -> str:
+    """Kraken account numbers are `A-` then upper-case letters/digits (e.g. A-1B2C3D4E)."""
+    candidate = value.strip().upper()
+    if not _ACCOUNT_NUMBER.fullmatch(candidate):
+        raise ValueError("must look like A-1B2C3D4E (A- then letters and digits)")
+    return candidate
+
+
+@dataclass(frozen=True)
+class ResumeWizard:
+    """Open the conversation on an onboarding wizard already in progress."""
+
+    wizard_id: str
+
+    def spec(self) -> str:
+        return f"resume:{self.wizard_id}"
+
+
+@dataclass(frozen=True)
+class ReAuthenticate:
+    """Open the conversation on re-authorising a device whose provider access lapsed."""
+
+    device_id: str
+
+    def spec(self) -> str:
+        return f"reauth:{self.device_id}"
+
+
+Intent = ResumeWizard | ReAuthenticate
+
+
+def parse_intent(spec: str) -> Intent:
+    """`resume:<wizardId>` or `reauth:<deviceId>`, the CLI and storage form of an intent."""
+    kind, _, arg = spec.partition(":")
+    if not _INTENT_ARG.fullmatch(arg):
+        raise ValueError("must be resume:<wizardId> or reauth:<deviceId>")
+    if kind == "resume":
+        return ResumeWizard(arg)
+    if kind == "reauth":
+        return ReAuthenticate(arg)
+    raise ValueError("must be resume:<wizardId> or reauth:<deviceId>")
+
+
+def _check_intent(spec: str | None) -> str | None:
+    return None if spec is None else parse_intent(spec).spec()
+
+
+class HandoffRequest(BaseModel):
+    """Field aliases are the support endpoint's JSON names."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="forbid")
+
+    account_number: Annotated[str, AfterValidator(normalise_account_number)] = Field(
+        alias="accountNumber"
+    )
+    property_id: int | None = Field(default=None, alias="propertyId", gt=0)
+    intent_spec: Annotated[str | None, AfterValidator(_check_intent)] = Field(
+        default=None, alias="intent"
+    )
+
+    @property
+    def intent(self) -> Intent | None:
+        return None if self.intent_spec is None else parse_intent(self.intent_spec)
+
+
+def describe_validation_error(error: ValidationError, names: Mapping[str, str] = {}) -> str:
+    """`accountNumber: must look like ...` for the first problem; `names` renames fields
+    (the CLI says `--account`). Never includes the input, which may be a pasted secret."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "request"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "is not a known field"
+    return f"{names.get(field, field)}: {message}"

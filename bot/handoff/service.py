@@ -1,0 +1,155 @@
+"""Single-use hand-off tokens: support issues one, the customer's `/start <token>` redeems it.
+
+Redis holds only SHA-256 of the token, so a dump or a `MONITOR` of the keyspace cannot be
+turned into working links. Next to each record sits a small state key that outlives it
+(`issued` -> `used` / `expired`), so a customer who taps an old link is told "already used"
+or "expired" instead of a confusing "unknown link". Redemption is one Lua script (GETDEL of
+the record plus the state change), so two taps on the same link cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from bot.handoff.request import Intent, normalise_account_number, parse_intent
+from bot.state.keys import KeySpace
+
+DEFAULT_HANDOFF_TTL = timedelta(days=7)
+# How long "used"/"expired" is remembered after a link stops working.
+DEFAULT_TOMBSTONE_TTL = timedelta(days=30)
+# secrets.token_urlsafe(24) is 32 characters of the deep-link alphabet.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+
+_REDEEM = """
+local record = redis.call('GETDEL', KEYS[1])
+if record then
+    if tonumber(cjson.decode(record)['exp']) <= tonumber(ARGV[1]) then
+        redis.call('SET', KEYS[2], 'expired', 'KEEPTTL')
+        return {'expired'}
+    end
+    redis.call('SET', KEYS[2], 'used', 'PX', ARGV[2])
+    return {'ok', record}
+end
+local state = redis.call('GET', KEYS[2])
+if state == 'used' then return {'used'} end
+if state then return {'expired'} end
+return {'unknown'}
+"""
+
+
+class HandoffError(Exception):
+    """The link cannot bind a chat; the subclass says which message the customer sees."""
+
+
+class HandoffMalformed(HandoffError):
+    """Not something this service could have issued; Redis was not consulted."""
+
+
+class HandoffUnknown(HandoffError):
+    pass
+
+
+class HandoffExpired(HandoffError):
+    pass
+
+
+class HandoffUsed(HandoffError):
+    pass
+
+
+@dataclass(frozen=True)
+class HandoffToken:
+    token: str = field(repr=False)
+    expires_at: datetime
+    account_number: str
+    property_id: int | None
+    intent: Intent | None
+
+
+@dataclass(frozen=True)
+class HandoffGrant:
+    account_number: str
+    property_id: int | None
+    intent: Intent | None
+    issued_at: datetime
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class HandoffService:
+    def __init__(
+        self,
+        redis: Redis,
+        ttl: timedelta = DEFAULT_HANDOFF_TTL,
+        keys: KeySpace | None = None,
+        tombstone_ttl: timedelta = DEFAULT_TOMBSTONE_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._ttl = ttl
+        self._keys = keys or KeySpace()
+        self._tombstone_ms = int(tombstone_ttl.total_seconds() * 1000)
+        self._clock = clock
+
+    async def issue(
+        self, account_number: str, property_id: int | None, intent: Intent | None
+    ) -> HandoffToken:
+        account_number = normalise_account_number(account_number)
+        token = secrets.token_urlsafe(24)
+        digest = token_hash(token)
+        now = self._clock()
+        expires = now + self._ttl.total_seconds()
+        record = {
+            "account": account_number,
+            "property": property_id,
+            "intent": intent.spec() if intent else None,
+            "iat": now,
+            "exp": expires,
+        }
+        ttl_ms = int(self._ttl.total_seconds() * 1000)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._keys.handoff(digest), json.dumps(record), px=ttl_ms)
+            pipe.set(self._keys.handoff_tombstone(digest), "issued", px=ttl_ms + self._tombstone_ms)
+            await pipe.execute()
+        return HandoffToken(
+            token, datetime.fromtimestamp(expires, UTC), account_number, property_id, intent
+        )
+
+    async def redeem(self, token: str) -> HandoffGrant:
+        """Consume the token; raises a `HandoffError` subclass if it cannot bind a chat."""
+        if not _TOKEN.fullmatch(token):
+            raise HandoffMalformed("not a hand-off token")
+        digest = token_hash(token)
+        reply = await self._redis.eval(  # type: ignore[misc]
+            _REDEEM,
+            2,
+            self._keys.handoff(digest),
+            self._keys.handoff_tombstone(digest),
+            str(self._clock()),
+            str(self._tombstone_ms),
+        )
+        outcome = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+        if outcome == "used":
+            raise HandoffUsed("this link was already used")
+        if outcome == "expired":
+            raise HandoffExpired("this link has expired")
+        if outcome != "ok":
+            raise HandoffUnknown("this link is not known")
+        record = json.loads(reply[1])
+        return HandoffGrant(
+            account_number=record["account"],
+            property_id=record["property"],
+            intent=parse_intent(record["intent"]) if record["intent"] else None,
+            issued_at=datetime.fromtimestamp(record["iat"], UTC),
+        )

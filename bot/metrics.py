@@ -1,0 +1,66 @@
+"""Prometheus metrics for the bot, on a registry of their own.
+
+A private registry (not the process-global default) lets tests build fresh metrics per app and
+keeps library metrics we did not choose out of the scrape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+# Kraken calls and handlers are mostly sub-second; the tail (slow provider steps) matters.
+_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Notifier lag is polling cadence plus backoff: seconds to many minutes.
+_LAG_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0)
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.updates = Counter("updates", "Telegram updates handled, by kind", ["kind"], registry=r)
+        self.kraken_calls = Counter(
+            "kraken_calls", "Kraken GraphQL operations sent", ["operation"], registry=r
+        )
+        self.kraken_errors = Counter(
+            "kraken_errors", "Kraken errors received, by KT-CT code", ["code"], registry=r
+        )
+        self.onboardings_started = Counter(
+            "onboardings_started", "Onboarding wizards started from the bot", registry=r
+        )
+        self.onboardings_completed = Counter(
+            "onboardings_completed", "Onboardings that reached a LIVE device", registry=r
+        )
+        self.onboardings_abandoned = Counter(
+            "onboardings_abandoned",
+            "Onboardings given up or expired, by the step they stopped at",
+            ["step"],
+            registry=r,
+        )
+        self.notifier_lag = Histogram(
+            "notifier_lag_seconds",
+            "Time from a remote change to the user being told",
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
+        self.handler_latency = Histogram(
+            "handler_latency_seconds",
+            "Time from receiving an update to finishing its handling",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+
+
+def metrics_route(metrics: Metrics, path: str = "/metrics") -> Route:
+    async def scrape(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Route(path, scrape, methods=["GET"])

@@ -1,0 +1,29 @@
+"""Shared, restart-proof bot state in Redis: conversations, chat locks, update dedupe."""
+
+from bot.state.conversations import (
+    DEFAULT_CONVERSATION_TTL,
+    SCHEMA_VERSION,
+    ConversationStore,
+    StaleWrite,
+    StoredConversation,
+    UnsupportedVersion,
+)
+from bot.state.dedupe import UpdateDeduper
+from bot.state.keys import DEFAULT_PREFIX, KeySpace
+from bot.state.lock import ChatLock, LockTimeout
+from bot.state.memory import conversation_bytes
+
+__all__ = [
+    "DEFAULT_CONVERSATION_TTL",
+    "DEFAULT_PREFIX",
+    "SCHEMA_VERSION",
+    "ChatLock",
+    "ConversationStore",
+    "KeySpace",
+    "LockTimeout",
+    "StaleWrite",
+    "StoredConversation",
+    "UnsupportedVersion",
+    "UpdateDeduper",
+    "conversation_bytes",
+]

@@ -1,0 +1,219 @@
+"""Per-chat conversation documents in Redis, with optimistic concurrency and reverse indexes.
+
+The document is opaque JSON produced by the dialogs layer, wrapped in an envelope:
+`{"v": schema, "rev": n, "data": {...}, "updated": unix_ts, "idx": {"account", "wizard"}}`.
+`rev` goes up by one per save and a save names the rev it read, so two workers that both
+loaded rev 4 cannot both write rev 5: the second gets `StaleWrite` and must reload (the chat
+lock makes that rare; the rev check makes it harmless when the lock was lost, e.g. a worker
+paused past the lock's TTL). `idx` remembers which index entries this chat owns, so moving a
+chat to another account or wizard removes the old entries in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
+
+from bot.state.keys import KeySpace
+from bot.state.lock import ChatLock
+
+SCHEMA_VERSION = 1
+DEFAULT_CONVERSATION_TTL = timedelta(days=30)
+
+
+class StaleWrite(Exception):
+    """Someone saved this chat after the caller loaded it; reload and re-apply the update."""
+
+    def __init__(self, chat_id: int, expected_rev: int, actual_rev: int | None) -> None:
+        found = actual_rev if actual_rev else "none"
+        super().__init__(f"chat {chat_id}: expected rev {expected_rev}, found {found}")
+        self.chat_id = chat_id
+        self.expected_rev = expected_rev
+        self.actual_rev = actual_rev
+
+
+class UnsupportedVersion(Exception):
+    """The stored document was written by a newer release; refuse rather than clobber it."""
+
+
+@dataclass(frozen=True)
+class StoredConversation:
+    chat_id: int
+    version: int
+    rev: int
+    data: dict[str, Any]
+    updated: float
+    account_number: str | None = None
+    wizard_id: str | None = None
+
+
+class ConversationStore:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: KeySpace | None = None,
+        ttl: timedelta = DEFAULT_CONVERSATION_TTL,
+        clock: Callable[[], float] = time.time,
+        schema_version: int = SCHEMA_VERSION,
+    ) -> None:
+        self._redis = redis
+        self._keys = keys or KeySpace()
+        self._ttl_ms = int(ttl.total_seconds() * 1000)
+        self._clock = clock
+        self._schema_version = schema_version
+
+    @property
+    def keys(self) -> KeySpace:
+        return self._keys
+
+    async def load(self, chat_id: int) -> StoredConversation | None:
+        return self._decode(chat_id, await self._redis.get(self._keys.conversation(chat_id)))
+
+    async def save(
+        self,
+        chat_id: int,
+        data: Mapping[str, Any] | str,
+        expected_rev: int,
+        *,
+        account_number: str | None = None,
+        wizard_id: str | None = None,
+    ) -> StoredConversation:
+        """Write rev `expected_rev + 1`; `expected_rev=0` creates a chat that must not exist yet.
+
+        The conversation key and the index keys get their TTL refreshed, so an active chat
+        never expires and an abandoned one disappears together with its index entries.
+        """
+        payload = json.loads(data) if isinstance(data, str) else dict(data)
+        stored = StoredConversation(
+            chat_id=chat_id,
+            version=self._schema_version,
+            rev=expected_rev + 1,
+            data=payload,
+            updated=self._clock(),
+            account_number=account_number,
+            wizard_id=wizard_id,
+        )
+        key = self._keys.conversation(chat_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(key)
+                current = self._decode(chat_id, await pipe.get(key))
+                current_rev = current.rev if current else 0
+                if current_rev != expected_rev:
+                    raise StaleWrite(chat_id, expected_rev, current_rev or None)
+                old_wizard_owner = await self._wizard_owner(pipe, current, wizard_id)
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.set(key, self._encode(stored), px=self._ttl_ms)
+                self._unindex(pipe, current, account_number, old_wizard_owner)
+                self._index(pipe, stored)
+                await pipe.execute()
+            except WatchError:
+                raise StaleWrite(chat_id, expected_rev, None) from None
+        return stored
+
+    async def delete(self, chat_id: int) -> None:
+        key = self._keys.conversation(chat_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    current = self._decode(chat_id, await pipe.get(key))
+                    old_wizard_owner = await self._wizard_owner(pipe, current, None)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.delete(key)
+                    self._unindex(pipe, current, None, old_wizard_owner)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue  # a concurrent save; deleting must still win, so go again
+
+    async def chats_for_account(self, account_number: str) -> set[int]:
+        key = self._keys.account_chats(account_number)
+        members = await self._redis.smembers(key)  # type: ignore[misc]
+        return {int(member) for member in members}
+
+    async def chat_for_wizard(self, wizard_id: str) -> int | None:
+        raw = await self._redis.get(self._keys.wizard_chat(wizard_id))
+        return int(raw) if raw is not None else None
+
+    def lock(
+        self,
+        chat_id: int,
+        timeout: float = 10.0,
+        ttl: timedelta = timedelta(seconds=30),
+    ) -> ChatLock:
+        """The cross-process lock around load -> handle -> save for one chat."""
+        return ChatLock(self._redis, self._keys, chat_id, ttl=ttl, timeout=timeout)
+
+    async def _wizard_owner(
+        self, pipe: Pipeline, current: StoredConversation | None, new_wizard: str | None
+    ) -> int | None:
+        """Who owns the wizard index entry this chat is about to give up (watched, so a
+        concurrent takeover by another chat aborts the transaction instead of being undone)."""
+        if current is None or current.wizard_id is None or current.wizard_id == new_wizard:
+            return None
+        wizard_key = self._keys.wizard_chat(current.wizard_id)
+        await pipe.watch(wizard_key)
+        raw = await pipe.get(wizard_key)
+        return int(raw) if raw is not None else None
+
+    def _unindex(
+        self,
+        pipe: Pipeline,
+        current: StoredConversation | None,
+        new_account: str | None,
+        old_wizard_owner: int | None,
+    ) -> None:
+        if current is None:
+            return
+        if current.account_number is not None and current.account_number != new_account:
+            pipe.srem(self._keys.account_chats(current.account_number), current.chat_id)
+        if current.wizard_id is not None and old_wizard_owner == current.chat_id:
+            pipe.delete(self._keys.wizard_chat(current.wizard_id))
+
+    def _index(self, pipe: Pipeline, stored: StoredConversation) -> None:
+        if stored.account_number is not None:
+            account_key = self._keys.account_chats(stored.account_number)
+            pipe.sadd(account_key, stored.chat_id)
+            pipe.pexpire(account_key, self._ttl_ms)
+        if stored.wizard_id is not None:
+            pipe.set(self._keys.wizard_chat(stored.wizard_id), stored.chat_id, px=self._ttl_ms)
+
+    def _encode(self, stored: StoredConversation) -> str:
+        envelope = {
+            "v": stored.version,
+            "rev": stored.rev,
+            "data": stored.data,
+            "updated": stored.updated,
+            "idx": {"account": stored.account_number, "wizard": stored.wizard_id},
+        }
+        return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+
+    def _decode(self, chat_id: int, raw: bytes | str | None) -> StoredConversation | None:
+        if raw is None:
+            return None
+        envelope = json.loads(raw)
+        version = int(envelope["v"])
+        if version > self._schema_version:
+            raise UnsupportedVersion(
+                f"chat {chat_id}: stored schema v{version}, this release reads up to "
+                f"v{self._schema_version}"
+            )
+        index = envelope.get("idx") or {}
+        return StoredConversation(
+            chat_id=chat_id,
+            version=version,
+            rev=int(envelope["rev"]),
+            data=envelope["data"],
+            updated=float(envelope["updated"]),
+            account_number=index.get("account"),
+            wizard_id=index.get("wizard"),
+        )

@@ -1,0 +1,160 @@
+"""The operator's view: `python -m bot ...` run as a separate process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.handoff import HandoffService, ReAuthenticate
+
+ROOT = Path(__file__).resolve().parents[2]
+LINK = re.compile(r"https://t\.me/SmartFlexBot\?start=[A-Za-z0-9_-]{32}")
+SECRET = "Sup3rSecretValue"
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+async def run_bot(cwd: Path, env: dict[str, str], *args: str) -> Run:
+    """Run with only the given environment, from a directory of the test's own (no stray .env)."""
+    full_env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **env}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args,
+        cwd=cwd, env=full_env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+def assert_one_line_error(run: Run, expected: str) -> None:
+    assert run.code == 2
+    assert run.stderr.strip() == expected
+    assert "Traceback" not in run.stderr and SECRET not in run.stderr + run.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"KRAKEN_API_KEY": SECRET, "TELEGRAM_BOT_TOKEN": "1:abc"},
+            "configuration error: KRAKEN_API_URL: is required but not set",
+        ),
+        (
+            {"KRAKEN_API_URL": "kraken.example", "KRAKEN_API_KEY": SECRET},
+            "configuration error: KRAKEN_API_URL: not a valid URL",
+        ),
+        (
+            {"TELEGRAM_BOT_TOKEN": SECRET},
+            "configuration error: TELEGRAM_BOT_TOKEN: "
+            "not a bot token of the form <digits>:<characters>",
+        ),
+        (
+            {"WEBHOOK_SECRET": f"{SECRET} with spaces!"},
+            "configuration error: WEBHOOK_SECRET: must be 1-256 characters from A-Z a-z 0-9 _ -",
+        ),
+        (
+            {"DEFAULT_LOCALE": "it"},
+            "configuration error: DEFAULT_LOCALE: must be one of en, de, es, fr",
+        ),
+        ({"PORT": "eighty"}, "configuration error: PORT: not a whole number"),
+    ],
+)
+async def test_bad_configuration_stops_start_up_with_one_line(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    assert_one_line_error(await run_bot(tmp_path, env, "run"), expected)
+
+
+async def test_web_mode_also_needs_its_webhook_settings(tmp_path: Path) -> None:
+    env = {
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "KRAKEN_API_URL": "http://127.0.0.1:8500/v1/graphql/",
+        "KRAKEN_API_KEY": SECRET,
+        "WEBHOOK_SECRET": "hook",
+    }
+    run = await run_bot(tmp_path, env, "web")
+    assert_one_line_error(run, "configuration error: PUBLIC_URL: is required but not set")
+
+
+async def test_settings_are_read_from_dot_env(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"KRAKEN_API_URL=ftp://kraken\nKRAKEN_API_KEY={SECRET}\n")
+    run = await run_bot(tmp_path, {"TELEGRAM_BOT_TOKEN": "1:abc"}, "run")
+    assert_one_line_error(run, "configuration error: KRAKEN_API_URL: not a valid URL")
+
+
+async def test_handoff_prints_a_redeemable_link_last(
+    tmp_path: Path, redis_url: str, redis_client: aioredis.Redis
+) -> None:
+    qr = tmp_path / "link.png"
+    env = {"REDIS_URL": redis_url, "TELEGRAM_BOT_USERNAME": "SmartFlexBot"}
+    run = await run_bot(
+        tmp_path, env,
+        "handoff", "--account", "A-SANDBOX1", "--property", "1",
+        "--intent", "reauth:dev-7", "--qr", str(qr),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert LINK.fullmatch(lines[-1])
+    assert any("A-SANDBOX1" in line for line in lines[:-1])
+    assert qr.read_bytes().startswith(b"\x89PNG")
+    grant = await HandoffService(redis_client).redeem(lines[-1].rpartition("=")[2])
+    assert (grant.account_number, grant.property_id, grant.intent) == (
+        "A-SANDBOX1",
+        1,
+        ReAuthenticate("dev-7"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--account", "12345"],
+            "error: --account: must look like A-1B2C3D4E (A- then letters and digits)",
+        ),
+        (["--account", "A-1", "--property", "x"], "error: --property: "),
+        (["--account", "A-1", "--intent", "resume:"], "error: --intent: "),
+    ],
+)
+async def test_handoff_rejects_bad_arguments(
+    tmp_path: Path, redis_url: str, args: list[str], expected: str
+) -> None:
+    env = {"REDIS_URL": redis_url, "TELEGRAM_BOT_USERNAME": "SmartFlexBot"}
+    run = await run_bot(tmp_path, env, "handoff", *args)
+    assert run.code == 2
+    assert run.stderr.startswith(expected) and run.stderr.count("\n") == 1
+    assert run.stdout == ""
+
+
+async def test_handoff_without_a_way_to_name_the_bot_says_what_to_set(
+    tmp_path: Path, redis_url: str
+) -> None:
+    run = await run_bot(tmp_path, {"REDIS_URL": redis_url}, "handoff", "--account", "A-1")
+    assert_one_line_error(
+        run,
+        "configuration error: TELEGRAM_BOT_USERNAME: "
+        "is required (or set TELEGRAM_BOT_TOKEN to look it up)",
+    )
+
+
+def test_commands_resolve_their_module_only_when_run() -> None:
+    from bot.cli import COMMANDS, Command, CommandUnavailable
+
+    assert {c.name for c in COMMANDS} == {"run", "web", "worker", "handoff"}
+    handoff = next(c for c in COMMANDS if c.name == "handoff")
+    assert callable(handoff.load())
+    with pytest.raises(CommandUnavailable, match=r"bot\.not_here is not installed"):
+        Command("ghost", "", "bot.not_here:main").load()
