@@ -1,0 +1,210 @@
+"""HTTP surface: `POST /v1/graphql/`, the OAuth pages and the `/sandbox/*` test hooks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import deque
+from typing import Any
+from urllib.parse import parse_qs
+
+from ariadne import graphql
+from graphql import FieldNode, GraphQLSchema, OperationDefinitionNode, parse
+from graphql.error import GraphQLSyntaxError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from .clock import SandboxClock
+from .config import SandboxConfig
+from .engine import TEST_CHARGE_OUTCOMES
+from .errors import KrakenError
+from .faults import Fault
+from .graphql_api import RequestContext, build_schema, format_error
+from .pages import BAD_GATEWAY_PAGE, consent_page, decision_redirect, error_page, landing_page
+from .service import Sandbox
+
+logger = logging.getLogger(__name__)
+
+
+def _operation_names(body: dict[str, Any]) -> tuple[set[str], list[str]]:
+    """Operation name plus top-level field names (what faults match), and the field names."""
+    names = {str(body["operationName"])} if body.get("operationName") else set()
+    fields: list[str] = []
+    try:
+        document = parse(str(body.get("query") or ""))
+    except GraphQLSyntaxError:
+        return names, fields
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            if definition.name:
+                names.add(definition.name.value)
+            fields += [
+                sel.name.value
+                for sel in definition.selection_set.selections
+                if isinstance(sel, FieldNode)
+            ]
+    return names | set(fields), fields
+
+
+def _injected_error(code: str, fields: list[str]) -> dict[str, Any]:
+    """What Kraken would have answered had the operation failed with `code` on every field."""
+    error = KrakenError(code)
+    errors = [
+        {"message": error.spec.message, "path": [f], "extensions": error.extensions()}
+        for f in fields
+    ]
+    if not errors:
+        errors = [{"message": error.spec.message, "extensions": error.extensions()}]
+    return {"data": None, "errors": errors}
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+class SandboxApp:
+    """Request handlers bound to one `Sandbox`."""
+
+    def __init__(self, sandbox: Sandbox, schema: GraphQLSchema) -> None:
+        self.sandbox = sandbox
+        self.schema = schema
+
+    async def graphql(self, request: Request) -> Response:
+        body = await _json(request)
+        names, fields = _operation_names(body)
+        fault = self.sandbox.faults.take(names)
+        if fault is not None:
+            if fault.latency_ms:
+                await asyncio.sleep(fault.latency_ms / 1000)
+            if fault.http_status:
+                return HTMLResponse(BAD_GATEWAY_PAGE, status_code=fault.http_status)
+            if fault.code:
+                return JSONResponse(_injected_error(fault.code, fields))
+        context = RequestContext(self.sandbox, request.headers.get("authorization"))
+        _, result = await graphql(
+            self.schema,
+            body,
+            context_value=context,
+            error_formatter=format_error,
+            logger=logger,
+        )
+        return JSONResponse(result)
+
+    # --- OAuth -------------------------------------------------------------------------------
+
+    async def authorize(self, request: Request) -> Response:
+        provider = request.path_params["provider"]
+        if request.method == "GET":
+            params = dict(request.query_params)
+        else:  # a urlencoded form; parsed by hand to avoid python-multipart
+            params = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        state = params.get("state", "")
+        redirect_uri = params.get("redirect_uri", "")
+        if not state or not redirect_uri.startswith(("http://", "https://")):
+            return HTMLResponse(error_page("state and an http(s) redirect_uri are required."), 400)
+        if request.method == "GET":
+            return HTMLResponse(consent_page(provider, state, redirect_uri))
+        allow = params.get("decision") == "allow"
+        target = decision_redirect(redirect_uri, state, allow, secrets.token_urlsafe(16))
+        return RedirectResponse(target, status_code=303)
+
+    async def landing(self, request: Request) -> Response:
+        return HTMLResponse(landing_page(str(request.url)))
+
+    # --- test hooks --------------------------------------------------------------------------
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "now": self.sandbox.clock.now()})
+
+    async def reset(self, request: Request) -> Response:
+        self.sandbox.reset()
+        return JSONResponse({"status": "reset"})
+
+    async def expire_tokens(self, request: Request) -> Response:
+        self.sandbox.tokens.expire_all()
+        return JSONResponse({"status": "expired"})
+
+    async def clock(self, request: Request) -> Response:
+        body = await _json(request)
+        try:
+            now = self.sandbox.clock.advance(float(body.get("advanceSeconds", 0)))
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"now": now})
+
+    async def faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.sandbox.faults.clear()
+            return JSONResponse({"faults": []})
+        body = await _json(request)
+        if not body.get("operation") or not (
+            body.get("code") or body.get("http_status") or body.get("latencyMs")
+        ):
+            return JSONResponse(
+                {"error": "operation and one of code / http_status / latencyMs are required"},
+                status_code=400,
+            )
+        fault = Fault(
+            operation=str(body["operation"]),
+            times=int(body.get("times", 1)),
+            code=body.get("code"),
+            http_status=body.get("http_status"),
+            latency_ms=float(body.get("latencyMs", 0)),
+        )
+        self.sandbox.faults.add(fault)
+        return JSONResponse({"faults": [vars(f) for f in self.sandbox.faults.pending()]})
+
+    async def scenario(self, request: Request) -> Response:
+        body = await _json(request)
+        account = str(body.get("accountNumber") or "")
+        if not self.sandbox.engine.has_account(account):
+            return JSONResponse({"error": f"unknown account {account!r}"}, status_code=400)
+        outcomes = [str(o) for o in body.get("testChargeOutcomes", [])]
+        unknown = [o for o in outcomes if o not in TEST_CHARGE_OUTCOMES]
+        if unknown:
+            return JSONResponse({"error": f"unknown test charge outcomes {unknown}"}, 400)
+        scenario = self.sandbox.engine.scenario(account)
+        if "teslaVehicles" in body:
+            scenario.tesla_vehicles = int(body["teslaVehicles"])
+        if "testChargeOutcomes" in body:
+            scenario.test_charge_outcomes = deque(outcomes)
+        if "vehicleReadyAfterSeconds" in body:
+            scenario.vehicle_ready_after_seconds = float(body["vehicleReadyAfterSeconds"])
+        if "eligibleDeviceTypes" in body:
+            scenario.eligible_device_types = list(body["eligibleDeviceTypes"]) or None
+        return JSONResponse(
+            {
+                "accountNumber": account,
+                "teslaVehicles": scenario.tesla_vehicles,
+                "testChargeOutcomes": list(scenario.test_charge_outcomes),
+                "vehicleReadyAfterSeconds": scenario.vehicle_ready_after_seconds,
+                "eligibleDeviceTypes": scenario.eligible_device_types,
+            }
+        )
+
+
+def create_app(config: SandboxConfig | None = None, clock: SandboxClock | None = None) -> Starlette:
+    """The ASGI app; `app.state.sandbox` exposes the clock, engine and tokens to tests."""
+    sandbox = Sandbox(config or SandboxConfig(), clock)
+    handlers = SandboxApp(sandbox, build_schema())
+    routes = [
+        Route("/v1/graphql/", handlers.graphql, methods=["POST"]),
+        Route("/oauth/landing", handlers.landing, methods=["GET"]),
+        Route("/oauth/{provider}/authorize", handlers.authorize, methods=["GET", "POST"]),
+        Route("/sandbox/health", handlers.health, methods=["GET"]),
+        Route("/sandbox/reset", handlers.reset, methods=["POST"]),
+        Route("/sandbox/tokens/expire", handlers.expire_tokens, methods=["POST"]),
+        Route("/sandbox/clock", handlers.clock, methods=["POST"]),
+        Route("/sandbox/faults", handlers.faults, methods=["POST", "DELETE"]),
+        Route("/sandbox/scenario", handlers.scenario, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.sandbox = sandbox
+    return app

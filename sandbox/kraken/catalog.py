@@ -1,0 +1,165 @@
+"""The device catalog (`catalog.json`): what the wizard offers and what `electricVehicles` and
+`chargePointVariants` serve. Option ids are derived here so every list step uses one scheme."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+CATALOG_PATH = Path(__file__).with_name("catalog.json")
+NO_CHARGE_POINT = "cp-make:none"
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class EvVariant:
+    make: str
+    raw: dict[str, Any]
+
+    @property
+    def option_id(self) -> str:
+        return f"ev:{self.raw['vehicleId']}"
+
+    @property
+    def model(self) -> str:
+        return str(self.raw["model"])
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.raw["supportedProviders"])
+
+    @property
+    def is_live(self) -> bool:
+        return bool(self.raw["isIntegrationLive"]) and bool(self.raw["supportedProviders"])
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.make} {self.model}"
+
+
+@dataclass(frozen=True)
+class ChargePointVariant:
+    make: str
+    raw: dict[str, Any]
+
+    @property
+    def option_id(self) -> str:
+        return f"cp:{self.raw['variantId']}"
+
+    @property
+    def model(self) -> str:
+        return str(self.raw["model"])
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.raw["supportedProviders"])
+
+    @property
+    def is_live(self) -> bool:
+        return bool(self.raw["isIntegrationLive"]) and bool(self.raw["supportedProviders"])
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.make} {self.model}"
+
+
+@dataclass(frozen=True)
+class HeatPumpMake:
+    raw: dict[str, Any]
+
+    @property
+    def make(self) -> str:
+        return str(self.raw["make"])
+
+    @property
+    def option_id(self) -> str:
+        return f"hp-make:{slug(self.make)}"
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.raw["supportedProviders"])
+
+    @property
+    def is_live(self) -> bool:
+        return bool(self.raw["isIntegrationLive"]) and bool(self.raw["supportedProviders"])
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.make} heat pump"
+
+
+class Catalog:
+    """Read-only view over catalog.json with the lookups the wizard needs."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._ev_makes: list[dict[str, Any]] = data["electricVehicles"]
+        self._cp_makes: list[dict[str, Any]] = data["chargePoints"]
+        self.heat_pumps = [HeatPumpMake(raw) for raw in data["heatPumps"]]
+        self._ev_variants = {
+            v.option_id: v
+            for make in self._ev_makes
+            for v in (EvVariant(make["make"], raw) for raw in make["models"])
+        }
+        self._cp_variants = {
+            v.option_id: v
+            for make in self._cp_makes
+            for v in (ChargePointVariant(make["make"], raw) for raw in make["models"])
+        }
+
+    # --- GraphQL catalog queries -------------------------------------------------------------
+
+    def electric_vehicles(
+        self, make: str | None = None, provider: str | None = None, live: bool | None = None
+    ) -> list[dict[str, Any]]:
+        result = []
+        for entry in self._ev_makes:
+            if make is not None and entry["make"].lower() != make.lower():
+                continue
+            models = [
+                m
+                for m in entry["models"]
+                if (provider is None or provider in m["supportedProviders"])
+                and (live is None or m["isIntegrationLive"] == live)
+            ]
+            if models:
+                result.append({"make": entry["make"], "models": models})
+        return result
+
+    def charge_point_variants(self) -> list[dict[str, Any]]:
+        return [{"make": e["make"], "models": e["models"]} for e in self._cp_makes]
+
+    # --- wizard options ----------------------------------------------------------------------
+
+    def ev_make_options(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(f"ev-make:{slug(e['make'])}", e) for e in self._ev_makes]
+
+    def ev_variants_of(self, make_option: str) -> list[EvVariant]:
+        return [v for v in self._ev_variants.values() if f"ev-make:{slug(v.make)}" == make_option]
+
+    def ev_variant(self, option_id: str) -> EvVariant | None:
+        return self._ev_variants.get(option_id)
+
+    def cp_make_options(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(f"cp-make:{slug(e['make'])}", e) for e in self._cp_makes]
+
+    def cp_variants_of(self, make_option: str) -> list[ChargePointVariant]:
+        return [v for v in self._cp_variants.values() if f"cp-make:{slug(v.make)}" == make_option]
+
+    def cp_variant(self, option_id: str) -> ChargePointVariant | None:
+        return self._cp_variants.get(option_id)
+
+    def heat_pump(self, option_id: str) -> HeatPumpMake | None:
+        return next((h for h in self.heat_pumps if h.option_id == option_id), None)
+
+
+@cache
+def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
+    with path.open(encoding="utf-8") as handle:
+        return Catalog(json.load(handle))

@@ -1,0 +1,101 @@
+"""The sandbox's state: wizards, their steps, devices and per-account scenario overrides."""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class WizardStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    CANCELLED = "CANCELLED"
+    COMPLETE = "COMPLETE"
+
+
+def mint_step_id() -> str:
+    """Opaque and fresh every time a step is (re)entered, like Kraken's."""
+    return secrets.token_urlsafe(12)
+
+
+@dataclass
+class Step:
+    """One instance of a step; `fields` are its GraphQL fields beyond `id`.
+
+    `ready_at` marks a step that resolves by itself once the clock passes it (checked on read).
+    """
+
+    kind: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=mint_step_id)
+    entered_at: float = 0.0
+    ready_at: float | None = None
+    hidden: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def selected(self) -> str | None:
+        value = self.fields.get("selectedOptionId", self.fields.get("selectedIntegration"))
+        return None if value is None else str(value)
+
+    def option_ids(self) -> list[str]:
+        return [str(o["id"]) for o in self.fields.get("options", [])]
+
+
+@dataclass
+class Wizard:
+    id: str
+    account_number: str
+    property_id: int
+    created_at: float
+    steps: list[Step] = field(default_factory=list)
+    status: WizardStatus = WizardStatus.ACTIVE
+    device_id: str | None = None
+    reauth_device_id: str | None = None
+    test_charge_attempts: int = 0
+
+    @property
+    def current(self) -> Step | None:
+        return self.steps[-1] if self.status is WizardStatus.ACTIVE and self.steps else None
+
+    @property
+    def completed(self) -> list[Step]:
+        return self.steps if self.status is WizardStatus.COMPLETE else self.steps[:-1]
+
+    def selection(self, kind: str) -> str | None:
+        step = next((s for s in self.steps if s.kind == kind), None)
+        return None if step is None else step.selected
+
+    def done(self, kind: str) -> bool:
+        """Planning happens between steps, when every step in the history is finished."""
+        return any(s.kind == kind for s in self.steps)
+
+
+@dataclass
+class Device:
+    id: str
+    account_number: str
+    property_id: int
+    typename: str  # SmartFlexVehicle / SmartFlexChargePoint / SmartFlexDevice
+    device_type: str
+    provider: str
+    name: str
+    make: str | None
+    model: str | None
+    integration_device_id: str
+    wizard_id: str
+    current: str = "ONBOARDING"
+    current_state: str = "AUTHENTICATION_COMPLETE"
+    is_suspended: bool = False
+    test_dispatch_failure_reason: str | None = None
+
+
+@dataclass
+class AccountScenario:
+    """Per-account overrides set through `POST /sandbox/scenario`."""
+
+    tesla_vehicles: int | None = None
+    test_charge_outcomes: deque[str] = field(default_factory=deque)
+    vehicle_ready_after_seconds: float = 0.0
+    eligible_device_types: list[str] | None = None

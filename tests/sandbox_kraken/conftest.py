@@ -1,0 +1,53 @@
+"""In-process sandbox over httpx.ASGITransport, with a clock that only moves when told."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from sandbox.kraken import SandboxClock, SandboxConfig, create_app
+from sandbox.kraken.service import Sandbox
+
+from .gql import Driver
+
+BASE_URL = "http://kraken.sandbox.test"
+
+
+@pytest.fixture
+def config() -> SandboxConfig:
+    return SandboxConfig(
+        public_url=BASE_URL, commit_seconds=0.0, accounts=("A-SANDBOX1", "A-OTHER")
+    )
+
+
+@pytest.fixture
+def app(config: SandboxConfig) -> Starlette:
+    return create_app(config, SandboxClock(start=1_700_000_000.0))
+
+
+@pytest.fixture
+def sandbox(app: Starlette) -> Sandbox:
+    instance: Sandbox = app.state.sandbox
+    return instance
+
+
+@pytest.fixture
+async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        yield client
+
+
+@pytest.fixture
+async def anon(http: httpx.AsyncClient) -> Driver:
+    return Driver(http)
+
+
+@pytest.fixture
+async def kraken(http: httpx.AsyncClient) -> Driver:
+    driver = Driver(http)
+    await driver.login()
+    return driver

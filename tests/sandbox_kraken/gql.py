@@ -1,0 +1,261 @@
+"""A raw-GraphQL driver for the sandbox tests (deliberately not the project's kraken client)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+ACCOUNT = "A-SANDBOX1"
+LIST_STEPS = (
+    "SelectDeviceType",
+    "SelectVehicleMake",
+    "SelectVehicleVariant",
+    "SelectChargePointMake",
+    "SelectChargePointVariant",
+    "SelectHeatPumpMake",
+    "SelectUserVehicle",
+)
+ITEM_FIELDS = """
+  ... on SelectDeviceTypeListItem { label }
+  ... on SelectHeatPumpMakeListItem { label }
+  ... on SelectVehicleMakeListItem { vehicleMake { make } }
+  ... on SelectVehicleVariantListItem {
+    vehicleVariant { make models { model vehicleId isIntegrationLive supportedProviders } }
+  }
+  ... on SelectChargePointMakeListItem { chargePointMake { make } }
+  ... on SelectChargePointVariantListItem {
+    chargePointVariant { make models { model supportedProviders } }
+  }
+  ... on SelectUserVehicleListItem { vehicle { displayName vin model } }
+"""
+STEP_FRAGMENT = (
+    "fragment Step on SmartFlexOnboardingStepInterface { __typename id "
+    + " ".join(
+        f"... on {kind} {{ selectedOptionId options {{ id {ITEM_FIELDS} }} }}"
+        for kind in LIST_STEPS
+    )
+    + """
+  ... on SelectVehicleOrChargePoint { selectedIntegration }
+  ... on AuthFlow { authorizationUri redirectUri error { message } }
+  ... on TeslaSetupVirtualKey { key uri }
+  ... on UserActionRequired { userActions { userAction description uri } }
+  ... on UserInputRequired {
+    userInputs { key regex isRequired value isValidated } error { message }
+  }
+  ... on TestCharge { isReady isStarted error { errorType reasons message descriptions } }
+  ... on SmartFlexOnboardingDeviceRegistration { deviceRegistered }
+  ... on WaitForLiveIntegration { isLive }
+}"""
+)
+WIZARD_FIELDS = """id isComplete isRewindable deviceType displayName
+  resumable { isResumable resumableReasons }
+  currentStep { ...Step } completedSteps { ...Step }"""
+READ_WIZARD = (
+    f"query Wizard($id: ID) {{ smartFlexOnboardingWizard(wizardId: $id) {{ {WIZARD_FIELDS} }} }}"
+    + STEP_FRAGMENT
+)
+POLL_SECONDS = 60.0
+WAIT_STEPS = {
+    "SmartFlexOnboardingDeviceRegistration",
+    "WaitForTransition",
+    "WaitForLiveIntegration",
+}
+
+MUTATIONS = {
+    "start": ("startSmartFlexOnboarding", "StartSmartFlexOnboardingInput"),
+    "cancel": ("cancelSmartFlexOnboarding", "CancelSmartFlexOnboardingInput"),
+    "select": ("selectFromListForSmartFlexOnboarding", "SelectFromListInput"),
+    "integration": (
+        "selectVehicleOrChargePointForSmartFlexOnboarding",
+        "SelectVehicleOrChargePointInput",
+    ),
+    "auth": ("completeAuthFlowForSmartFlexOnboarding", "CompleteAuthFlowInput"),
+    "virtual_key": (
+        "completeTeslaSetupVirtualKeyForSmartFlexOnboarding",
+        "CompleteSmartFlexOnboardingStepInput",
+    ),
+    "user_action": (
+        "completeUserActionForSmartFlexOnboarding",
+        "CompleteSmartFlexOnboardingStepInput",
+    ),
+    "user_input": ("completeUserInputRequiredForSmartFlexOnboarding", "UserInputRequiredInput"),
+    "test_charge": (
+        "startTestChargeForSmartFlexOnboarding",
+        "CompleteSmartFlexOnboardingStepInput",
+    ),
+    "reauth": ("startReAuthentication", "StartReAuthenticationInput"),
+}
+
+
+class KrakenError(Exception):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors[0]["extensions"].get("errorCode"))
+        self.errors = errors
+        self.code = errors[0]["extensions"].get("errorCode")
+        self.extensions: dict[str, Any] = errors[0]["extensions"]
+
+
+Chooser = Callable[[dict[str, Any]], bool]
+
+
+class Driver:
+    """Speaks GraphQL to the sandbox the way any Kraken client would."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str | None = None) -> None:
+        self.http = http
+        self.token = token
+
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        auth = token if token is not None else self.token
+        headers = {"Authorization": auth} if auth else {}
+        response = await self.http.post(
+            "/v1/graphql/", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = await self.raw(query, variables)
+        if body.get("errors"):
+            raise KrakenError(body["errors"])
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def login(self, api_key: str = "sandbox-api-key") -> dict[str, Any]:
+        data = await self.gql(
+            "mutation($k: String) { obtainKrakenToken(input: {APIKey: $k}) "
+            "{ token refreshToken refreshExpiresIn payload } }",
+            {"k": api_key},
+        )
+        token: dict[str, Any] = data["obtainKrakenToken"]
+        self.token = token["token"]
+        return token
+
+    async def mutate(self, name: str, **input: Any) -> dict[str, Any]:
+        field, input_type = MUTATIONS[name]
+        query = (
+            f"mutation M($input: {input_type}!) {{ {field}(input: $input) "
+            f"{{ wizard {{ {WIZARD_FIELDS} }} }} }}" + STEP_FRAGMENT
+        )
+        data = await self.gql(query, {"input": input})
+        wizard: dict[str, Any] = data[field]["wizard"]
+        return wizard
+
+    async def start(self, account: str = ACCOUNT, property_id: int = 1) -> dict[str, Any]:
+        return await self.mutate("start", accountNumber=account, propertyId=property_id)
+
+    async def read(self, wizard_id: str) -> dict[str, Any]:
+        data = await self.gql(READ_WIZARD, {"id": wizard_id})
+        wizard: dict[str, Any] = data["smartFlexOnboardingWizard"]
+        return wizard
+
+    async def select(self, wizard: dict[str, Any], chooser: Chooser) -> dict[str, Any]:
+        step = wizard["currentStep"]
+        option = next(o for o in step["options"] if chooser(o))
+        return await self.mutate(
+            "select", wizardId=wizard["id"], stepId=step["id"], selectedOption=option["id"]
+        )
+
+    async def advance_clock(self, seconds: float) -> None:
+        response = await self.http.post("/sandbox/clock", json={"advanceSeconds": seconds})
+        assert response.status_code == 200
+
+    async def consent(self, step: dict[str, Any], decision: str = "allow") -> str:
+        """Open the fake provider page and press a button; returns where the browser lands."""
+        page = await self.http.get(step["authorizationUri"])
+        assert page.status_code == 200 and "Allow" in page.text
+        form = dict(httpx.URL(step["authorizationUri"]).params)
+        response = await self.http.post(
+            httpx.URL(step["authorizationUri"]).copy_with(query=None),
+            data={
+                "state": form["state"],
+                "redirect_uri": form["redirect_uri"],
+                "decision": decision,
+            },
+        )
+        assert response.status_code == 303
+        return response.headers["location"]
+
+    async def devices(self, account: str = ACCOUNT) -> list[dict[str, Any]]:
+        data = await self.gql(
+            "query($a: String!) { devices(accountNumber: $a) { __typename id name provider "
+            "deviceType integrationDeviceId propertyId status { current currentState isSuspended } "
+            "onboardingWizard { id } } }",
+            {"a": account},
+        )
+        devices: list[dict[str, Any]] = data["devices"]
+        return devices
+
+    async def follow(
+        self,
+        wizard: dict[str, Any],
+        choices: Mapping[str, Chooser | str],
+        *,
+        max_steps: int = 120,
+        stop_at: str | None = None,
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Complete whatever the current step asks for until the wizard ends or gets stuck.
+
+        Returns the last wizard read and the typenames of every step instance seen.
+        """
+        seen: list[str] = []
+        last_id = None
+        for _ in range(max_steps):
+            step = wizard["currentStep"]
+            if step is None:
+                return wizard, seen
+            kind = step["__typename"]
+            if kind == stop_at:
+                return wizard, seen
+            if step["id"] != last_id:
+                seen.append(kind)
+                last_id = step["id"]
+            ids = {"wizardId": wizard["id"], "stepId": step["id"]}
+            if kind in LIST_STEPS:
+                choice = choices[kind]
+                assert callable(choice), kind
+                wizard = await self.select(wizard, choice)
+            elif kind == "SelectVehicleOrChargePoint":
+                wizard = await self.mutate("integration", selectedIntegration=choices[kind], **ids)
+            elif kind == "AuthFlow":
+                landing = await self.consent(step)
+                wizard = await self.mutate("auth", continuationUri=landing, **ids)
+            elif kind == "TeslaSetupVirtualKey":
+                wizard = await self.mutate("virtual_key", **ids)
+            elif kind == "UserActionRequired":
+                wizard = await self.mutate("user_action", **ids)
+            elif kind == "UserInputRequired":
+                wizard = await self.mutate("user_input", userInputs=choices[kind], **ids)
+            elif kind == "TestCharge" and not step["isStarted"]:
+                wizard = await self.mutate("test_charge", **ids)
+            elif kind in WAIT_STEPS or kind == "TestCharge":
+                await self.advance_clock(POLL_SECONDS)
+                wizard = await self.read(wizard["id"])
+            else:
+                return wizard, seen
+        raise AssertionError(f"wizard did not finish in {max_steps} steps: {seen}")
+
+
+def label(text: str) -> Chooser:
+    return lambda option: option.get("label") == text
+
+
+def make(name: str) -> Chooser:
+    return lambda o: (o.get("vehicleMake") or o.get("chargePointMake") or {}).get("make") == name
+
+
+def variant(model: str) -> Chooser:
+    def choose(option: dict[str, Any]) -> bool:
+        group = option.get("vehicleVariant") or option.get("chargePointVariant") or {}
+        return any(m["model"] == model for m in group.get("models", []))
+
+    return choose
+
+
+def first(option: dict[str, Any]) -> bool:
+    return True
