@@ -1,0 +1,230 @@
+"""Kraken error codes and the exceptions the client raises.
+
+Every failure the client surfaces is a `KrakenError` carrying a `category`, so callers decide
+what to do (retry, re-render, ask again, give up) from one field instead of matching codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+
+class ErrorCategory(StrEnum):
+    """What a caller should do about an error."""
+
+    RETRY = "RETRY"
+    """Transient: the same call may succeed later (the client already retried with backoff)."""
+    STEP_MOVED_ON = "STEP_MOVED_ON"
+    """The wizard is no longer on the step the call named: re-read it and re-render."""
+    REAUTHENTICATE = "REAUTHENTICATE"
+    """The API token expired and could not be renewed transparently."""
+    USER_CAN_FIX = "USER_CAN_FIX"
+    """The user can change something (input, plug the car in) and try again."""
+    FATAL = "FATAL"
+    """Nothing to retry: explain and offer support."""
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    category: ErrorCategory
+    summary: str
+
+
+def _table(entries: Mapping[str, tuple[ErrorCategory, str]]) -> Mapping[str, ErrorInfo]:
+    return MappingProxyType(
+        {
+            f"KT-CT-{number}": ErrorInfo(category, summary)
+            for number, (category, summary) in entries.items()
+        }
+    )
+
+
+_R, _M, _A, _U, _F = (
+    ErrorCategory.RETRY,
+    ErrorCategory.STEP_MOVED_ON,
+    ErrorCategory.REAUTHENTICATE,
+    ErrorCategory.USER_CAN_FIX,
+    ErrorCategory.FATAL,
+)
+
+ERROR_CODES: Mapping[str, ErrorInfo] = _table(
+    {
+        # Authentication and authorisation.
+        "1111": (_F, "Unauthorized."),
+        "1112": (_F, "'Authorization' header not provided."),
+        "1113": (_F, "Disabled GraphQL field requested."),
+        "1120": (_A, "The Kraken Token has expired."),
+        "1121": (_F, "Please use Kraken Token to issue long-lived refresh tokens."),
+        "1122": (_F, "Long-lived refresh tokens can only be issued for account users."),
+        "1124": (_A, "Signature of the JWT has expired."),
+        "1132": (_F, "Unauthorized."),
+        "1134": (_F, "Invalid data."),
+        "1135": (_F, "Invalid data."),
+        "1138": (_F, "Invalid email or password."),
+        "1139": (_F, "Authentication failed."),
+        "1143": (_F, "Authentication failed."),
+        # Request limits.
+        "1188": (_F, "Query complexity limit exceeded."),
+        "1189": (_F, "Node limit exceeded."),
+        "1199": (_R, "Too many requests."),
+        # Devices.
+        "4301": (_F, "Unable to find device for given account."),
+        "4312": (_F, "Unable to register device."),
+        "4321": (_F, "Serializer validation error."),
+        "4324": (_F, "Device already registered error."),
+        "4343": (_F, "Unable to list electric vehicles."),
+        "4344": (_F, "Unable to list electric vehicles."),
+        "4350": (_F, "Unable to de-authenticate device."),
+        "4352": (_F, "This device cannot currently be de-authenticated."),
+        "4355": (_U, "Unable to trigger charge."),
+        "4357": (_U, "Unable to trigger boost charge."),
+        "4362": (_U, "Device not ready for test charge."),
+        "4363": (_F, "No capable devices found."),
+        "4364": (_F, "Multiple devices found."),
+        # Onboarding wizard.
+        "4371": (_F, "Onboarding wizard ID is invalid."),
+        "4372": (_R, "Simultaneous attempts to update onboarding process."),
+        "4375": (_U, "Incorrect or missing parameters for SmartFlex onboarding step."),
+        "4376": (_R, "Unable to complete onboarding step. Please try again later."),
+        "4377": (_M, "Invalid onboarding step ID."),
+        "4378": (_M, "Invalid input or step id."),
+        "4379": (_U, "Vehicle is not ready for a test charge."),
+        "4385": (_F, "Re-authentication is not supported for this device."),
+        "4391": (_F, "This onboarding wizard has been cancelled."),
+        "7899": (_F, "An internal error occurred."),
+    }
+)
+
+RETRYABLE_CODES: frozenset[str] = frozenset(
+    code for code, info in ERROR_CODES.items() if info.category is ErrorCategory.RETRY
+)
+TOKEN_EXPIRED = "KT-CT-1124"
+WIZARD_NOT_FOUND = "KT-CT-4371"
+
+
+def category_of(code: str | None) -> ErrorCategory:
+    """Category for a code; codes the table does not know are FATAL (never retried blindly)."""
+    info = ERROR_CODES.get(code or "")
+    return info.category if info else ErrorCategory.FATAL
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationError:
+    """One entry of `extensions.validationErrors`: which input was wrong and why."""
+
+    code: str | None
+    message: str
+    input_path: tuple[str, ...]
+
+
+class KrakenError(Exception):
+    """An error reported by Kraken (or a failure to talk to it)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        description: str | None = None,
+        error_type: str | None = None,
+        validation_errors: Sequence[ValidationError] = (),
+        refusal_reasons: Sequence[str] = (),
+    ) -> None:
+        super().__init__(f"{code}: {message}" if code else message)
+        self.code = code
+        self.message = message
+        self.description = description
+        self.error_type = error_type
+        self.validation_errors = list(validation_errors)
+        self.refusal_reasons = list(refusal_reasons)
+
+    @property
+    def category(self) -> ErrorCategory:
+        return category_of(self.code)
+
+    @classmethod
+    def from_graphql(cls, error: Mapping[str, Any]) -> KrakenError:
+        """Build from one `errors[]` entry, tolerating any missing or mistyped key."""
+        extensions = error.get("extensions")
+        ext: Mapping[str, Any] = extensions if isinstance(extensions, Mapping) else {}
+        refusals = _strings(ext.get("testChargeRefusalReasons")) + _strings(
+            ext.get("boostChargeRefusalReasons")
+        )
+        return cls(
+            _text(error.get("message")) or "Unknown Kraken error.",
+            code=_text(ext.get("errorCode")),
+            description=_text(ext.get("errorDescription")),
+            error_type=_text(ext.get("errorType")),
+            validation_errors=_validation_errors(ext.get("validationErrors")),
+            refusal_reasons=refusals,
+        )
+
+
+class KrakenTransportError(KrakenError):
+    """Kraken could not be reached or answered garbage (network, timeout, 5xx, non-JSON).
+
+    `may_have_landed` is False only when the request certainly never reached Kraken (connect
+    failures): a mutation that may have landed must not be replayed without checking first.
+    """
+
+    def __init__(self, message: str, *, may_have_landed: bool = True) -> None:
+        super().__init__(message)
+        self.may_have_landed = may_have_landed
+
+    @property
+    def category(self) -> ErrorCategory:
+        return ErrorCategory.RETRY
+
+
+class KrakenResponseError(KrakenError):
+    """Kraken answered with JSON the client cannot make sense of."""
+
+    @property
+    def category(self) -> ErrorCategory:
+        return ErrorCategory.FATAL
+
+
+class KrakenAuthError(KrakenError):
+    """The client's own credentials were refused: operators must fix the configuration."""
+
+    @classmethod
+    def wrap(cls, error: KrakenError) -> KrakenAuthError:
+        return cls(
+            error.message,
+            code=error.code,
+            description=error.description,
+            error_type=error.error_type,
+            validation_errors=error.validation_errors,
+        )
+
+    @property
+    def category(self) -> ErrorCategory:
+        return ErrorCategory.FATAL
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _strings(value: object) -> list[str]:
+    return [item for item in _list(value) if isinstance(item, str)]
+
+
+def _validation_errors(value: object) -> list[ValidationError]:
+    return [
+        ValidationError(
+            code=_text(item.get("code")),
+            message=_text(item.get("message")) or "",
+            input_path=tuple(str(part) for part in _list(item.get("inputPath"))),
+        )
+        for item in _list(value)
+        if isinstance(item, Mapping)
+    ]

@@ -1,0 +1,101 @@
+"""One GraphQL request over HTTP, turned into `data` or a typed KrakenError.
+
+Kraken answers 200 even for errors; anything else (5xx, an HTML page from a proxy, a dropped
+connection) is a transport failure. Whether a failed request may have reached Kraken is
+recorded, because a mutation that may have landed must not be replayed blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from kraken.errors import KrakenError, KrakenResponseError, KrakenTransportError
+
+logger = logging.getLogger("kraken.http")
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class GraphQLHttp:
+    def __init__(self, client: httpx.AsyncClient, url: str) -> None:
+        self._client = client
+        self._url = url
+
+    async def post(
+        self,
+        operation: str,
+        document: str,
+        variables: Mapping[str, Any],
+        *,
+        token: str | None,
+        attempt: int,
+    ) -> dict[str, Any]:
+        """Send once; return the `data` object or raise."""
+        headers = {"Authorization": token} if token is not None else {}
+        body = {"operationName": operation, "query": document, "variables": dict(variables)}
+        started = time.perf_counter()
+        code: str | None = None
+        try:
+            response = await self._send(body, headers)
+            data = _data(response)
+        except KrakenError as exc:
+            code = exc.code or type(exc).__name__
+            raise
+        finally:
+            logger.info(
+                "Kraken call",
+                extra={
+                    "operation": operation,
+                    "attempt": attempt,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "error_code": code,
+                },
+            )
+        return data
+
+    async def _send(self, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+        try:
+            return await self._client.post(self._url, json=body, headers=headers)
+        except _NOT_SENT as exc:
+            raise KrakenTransportError(
+                f"Cannot reach Kraken: {type(exc).__name__}", may_have_landed=False
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise KrakenTransportError(f"Kraken request failed: {type(exc).__name__}") from exc
+
+
+def _data(response: httpx.Response) -> dict[str, Any]:
+    status = response.status_code
+    if status == 429:
+        raise KrakenTransportError("Kraken is throttling (HTTP 429).", may_have_landed=False)
+    if status >= 500:
+        raise KrakenTransportError(f"Kraken answered HTTP {status}.")
+    try:
+        envelope = response.json()
+    except ValueError as exc:
+        raise KrakenTransportError(f"Kraken answered HTTP {status} without JSON.") from exc
+    if not isinstance(envelope, dict):
+        raise KrakenResponseError("Kraken answered JSON that is not an object.")
+    errors = envelope.get("errors")
+    if isinstance(errors, list) and errors:
+        raise _first_error(errors)
+    if status >= 400:
+        raise KrakenResponseError(f"Kraken answered HTTP {status}.")
+    data = envelope.get("data")
+    if not isinstance(data, dict):
+        raise KrakenResponseError("Kraken answered without data or errors.")
+    return data
+
+
+def _first_error(errors: list[Any]) -> KrakenError:
+    """The first error that carries a code (it decides what to do), else the first one."""
+    entries = [e for e in errors if isinstance(e, Mapping)]
+    if not entries:
+        return KrakenResponseError("Kraken answered malformed errors.")
+    parsed = [KrakenError.from_graphql(entry) for entry in entries]
+    return next((e for e in parsed if e.code), parsed[0])
