@@ -30,7 +30,7 @@ from kraken.errors import (
     KrakenResponseError,
     KrakenTransportError,
 )
-from kraken.http import GraphQLHttp
+from kraken.http import CallObserver, GraphQLHttp
 from kraken.models import (
     Device,
     DeviceType,
@@ -81,9 +81,10 @@ class KrakenClient:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         token_margin: float = 5 * 60.0,
+        observer: CallObserver | None = None,
     ) -> None:
         self._client = httpx.AsyncClient(transport=transport, timeout=timeout)
-        self._http = GraphQLHttp(self._client, url)
+        self._http = GraphQLHttp(self._client, url, observer)
         self._retrier = Retrier(retry, sleep=sleep, clock=clock, rng=rng or random.Random())
         self._tokens = TokenManager(
             credentials, self._obtain_token, clock=clock, margin=token_margin
@@ -322,6 +323,10 @@ class KrakenClient:
                 raise
 
         return await self._retrier.run(attempt, retryable=_may_have_landed, operation=operation)
+
+    async def ping(self) -> None:
+        """Prove Kraken answers and the credentials still obtain a token (for health checks)."""
+        await self.execute("Ping", {})
 
     # ------------------------------------------------------------ devices and catalogue
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -21,10 +21,17 @@ logger = logging.getLogger("kraken.http")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+CallObserver = Callable[[str, str | None, float], None]
+"""Told (operation, error code or None, seconds) after every request: the seam for metrics."""
+
+
 class GraphQLHttp:
-    def __init__(self, client: httpx.AsyncClient, url: str) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, url: str, observer: CallObserver | None = None
+    ) -> None:
         self._client = client
         self._url = url
+        self._observer = observer
 
     async def post(
         self,
@@ -47,15 +54,18 @@ class GraphQLHttp:
             code = exc.code or type(exc).__name__
             raise
         finally:
+            elapsed = time.perf_counter() - started
             logger.info(
                 "Kraken call",
                 extra={
                     "operation": operation,
                     "attempt": attempt,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "duration_ms": round(elapsed * 1000, 1),
                     "error_code": code,
                 },
             )
+            if self._observer is not None:
+                self._observer(operation, code, elapsed)
         return data
 
     async def _send(self, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:

@@ -1,0 +1,78 @@
+"""Chat-level conversation state: the little the bot must keep between updates.
+
+Kraken owns the wizard; this holds only what is needed to render the current step and to
+interpret the next tap (ids, machine state, list page/filter, partially typed inputs). It is
+stored as versioned JSON; `from_json` upgrades older versions through `MIGRATIONS` so a deploy
+never strands a conversation that is mid-way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+CURRENT_VERSION = 1
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+# MIGRATIONS[n] upgrades a version-n document to version n+1.
+MIGRATIONS: dict[int, Migration] = {}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Conversation(BaseModel):
+    version: int = CURRENT_VERSION
+    account_number: str | None = None
+    property_id: int | None = None
+    wizard_id: str | None = None
+    step_id: str | None = None
+    step_type: str | None = None
+    state: str = "not_linked"
+    locale: str = "en"
+    locale_override: bool = False
+    message_id: int | None = None
+    list_page: int = 0
+    list_filter: str = ""
+    device_name: str | None = None
+    # The latest earlier list step the user can go back to (Kraken re-selects on it).
+    back_step_id: str | None = None
+    # An earlier list step the user went back to and is now looking at.
+    revisit_step_id: str | None = None
+    input_index: int = 0
+    inputs: dict[str, str] = Field(default_factory=dict)
+    awaiting_url: bool = False
+    auth_state: str | None = None
+    last_error: str | None = None
+    started_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    waiting_since: datetime | None = None
+
+    def to_json(self) -> str:
+        """Compact JSON: defaults are left out, the version always stays in."""
+        body = self.model_dump(mode="json", exclude_defaults=True, exclude={"version"})
+        return json.dumps({"version": self.version, **body}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Conversation:
+        data: dict[str, Any] = json.loads(raw)
+        version = int(data.get("version", 1))
+        while version < CURRENT_VERSION:
+            data = MIGRATIONS[version](data)
+            version += 1
+        data["version"] = CURRENT_VERSION
+        return cls.model_validate(data)
+
+    def reset_step_view(self) -> None:
+        """Forget per-step UI state when Kraken moves to another step."""
+        self.list_page = 0
+        self.list_filter = ""
+        self.revisit_step_id = None
+        self.input_index = 0
+        self.inputs = {}
+        self.awaiting_url = False

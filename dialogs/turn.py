@@ -1,0 +1,204 @@
+"""One turn of the conversation: the working copy, the Kraken port and what to hand back.
+
+Handlers for individual events (in `dialogs.engine` and `dialogs.taps`) share these moves:
+show a step that Kraken reported, re-read the wizard, show the current screen, and turn a
+`KrakenError` into the screen its category calls for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from dialogs import machine as m
+from dialogs.conversation import Conversation, utcnow
+from dialogs.families import poll_reason, state_for
+from dialogs.i18n import t
+from dialogs.landing import oauth_state
+from dialogs.navigation import back_target, find_step
+from dialogs.outcome import (
+    Effect,
+    NotifySupport,
+    Outcome,
+    RecordOAuthState,
+    StartPolling,
+    StopPolling,
+)
+from dialogs.port import KrakenPort
+from dialogs.render import render_step, with_notice
+from dialogs.render.common import support_reference
+from dialogs.render.inputs import render_input
+from dialogs.render.lists import render_list
+from dialogs.render.states import (
+    error_message,
+    render_cancel_confirm,
+    render_cancelled,
+    render_error,
+    render_help,
+    render_ineligible,
+    render_not_linked,
+    render_resuming,
+)
+from dialogs.render.test_charge import render_test_charge
+from dialogs.screen import Delivery, Screen
+from kraken.errors import ErrorCategory, KrakenError
+from kraken.models import (
+    AuthFlowStep,
+    SelectFromListStep,
+    Step,
+    TerminalErrorStep,
+    TestChargeStep,
+    UserInputRequiredStep,
+    Wizard,
+)
+
+_STATE_SCREENS = {
+    m.NOT_LINKED: render_not_linked,
+    m.RESUMING: render_resuming,
+    m.CANCEL_CONFIRM: render_cancel_confirm,
+    m.CANCELLED: render_cancelled,
+    m.INELIGIBLE: render_ineligible,
+}
+
+
+@dataclass
+class Turn:
+    conv: Conversation
+    kraken: KrakenPort
+    delivery: Delivery = Delivery.SEND
+    screens: list[Screen] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+    def outcome(self) -> Outcome:
+        screens = [replace(screen, delivery=self.delivery) for screen in self.screens]
+        return Outcome(conversation=self.conv, screens=screens, effects=self.effects)
+
+    def show(self, screen: Screen, notice: str | None = None) -> None:
+        self.screens.append(with_notice(screen, notice))
+
+    def text(self, key: str, **params: object) -> str:
+        return t(self.conv.locale, key, None, **params)
+
+    def fire(self, trigger: str, **kwargs: object) -> None:
+        self.conv.state = m.fire(self.conv.state, trigger, **kwargs)
+
+    # ------------------------------------------------------------ reading the wizard
+
+    async def read_wizard(self) -> Wizard:
+        assert self.conv.account_number and self.conv.wizard_id, "no wizard to read"
+        return await self.kraken.wizard(self.conv.account_number, self.conv.wizard_id)
+
+    async def viewed_step(self) -> tuple[Wizard, Step | None]:
+        """The step the user is looking at: a revisited earlier list step, else the current."""
+        wizard = await self.read_wizard()
+        if self.conv.revisit_step_id:
+            revisited = find_step(wizard, self.conv.revisit_step_id)
+            if revisited is not None:
+                return wizard, revisited
+        return wizard, wizard.current_step
+
+    # ------------------------------------------------------------ showing steps
+
+    def arrive(self, wizard: Wizard, notice: str | None = None) -> None:
+        """Kraken reported the wizard: move the machine to its current step and show it."""
+        conv = self.conv
+        step = wizard.current_step
+        step_id = step.id if step is not None else None
+        if step_id != conv.step_id or conv.revisit_step_id:
+            conv.reset_step_view()
+        conv.wizard_id = wizard.id
+        conv.device_name = wizard.display_name or conv.device_name
+        conv.step_id = step_id
+        conv.step_type = step.typename if step is not None else None
+        conv.back_step_id = back_target(wizard)
+        conv.last_error = None
+        self.fire("step_arrived", target=state_for(step))
+        self._step_effects(wizard, step)
+        self.show(render_step(conv, step), notice)
+
+    def _step_effects(self, wizard: Wizard, step: Step | None) -> None:
+        conv = self.conv
+        reason = poll_reason(step)
+        if reason is not None:
+            conv.waiting_since = conv.waiting_since or utcnow()
+            self.effects.append(StartPolling(wizard.id, reason))
+        else:
+            self.stop_polling()
+        if isinstance(step, AuthFlowStep):
+            state = oauth_state(step.authorization_uri)
+            if state and state != conv.auth_state:
+                conv.auth_state = state
+                self.effects.append(RecordOAuthState(state, wizard.id))
+        if isinstance(step, TerminalErrorStep):
+            codes = ",".join(e.error_code for e in step.errors)
+            self.notify_support(f"terminal error {codes}")
+
+    def stop_polling(self) -> None:
+        """Tell the notifier to stop watching, once, when the conversation stops waiting."""
+        if self.conv.waiting_since is not None and self.conv.wizard_id:
+            self.conv.waiting_since = None
+            self.effects.append(StopPolling(self.conv.wizard_id))
+
+    async def refresh(self, notice: str | None = None) -> None:
+        self.arrive(await self.read_wizard(), notice)
+
+    async def show_current(self, notice: str | None = None) -> None:
+        """Re-show where the conversation is (re-reading Kraken for step states)."""
+        render = _STATE_SCREENS.get(self.conv.state)
+        if render is None and not self.conv.wizard_id:
+            render = render_not_linked
+        if render is not None:
+            self.show(render(self.conv), notice)
+            return
+        wizard, step = await self.viewed_step()
+        if self.conv.revisit_step_id and isinstance(step, SelectFromListStep):
+            self.show(render_list(self.conv, step), notice)
+        else:
+            self.arrive(wizard, notice)
+
+    def show_help(self) -> None:
+        self.fire("help")
+        self.show(render_help(self.conv))
+
+    def notify_support(self, what: str) -> None:
+        """Summaries carry ids and codes only: never tokens or personal data."""
+        self.effects.append(
+            NotifySupport(
+                f"{what}; reference {support_reference(self.conv)}; "
+                f"account {self.conv.account_number}"
+            )
+        )
+
+    # ------------------------------------------------------------ errors
+
+    async def fail(self, error: KrakenError) -> None:
+        """Every error category becomes a screen; nothing propagates to the bot."""
+        if error.category is ErrorCategory.STEP_MOVED_ON:
+            await self.refresh(self.text("notice.stale"))
+            return
+        if error.category is ErrorCategory.USER_CAN_FIX and await self._let_user_fix(error):
+            return
+        self.conv.last_error = error.code or type(error).__name__
+        self.fire("fail")
+        self.show(render_error(self.conv, error))
+        if error.category is ErrorCategory.FATAL:
+            self.notify_support(f"Kraken error {error.code}")
+
+    async def _let_user_fix(self, error: KrakenError) -> bool:
+        """Show the step again with what to fix; False when there is no step to fix on."""
+        if not self.conv.wizard_id:
+            return False
+        _, step = await self.viewed_step()
+        if isinstance(step, TestChargeStep):
+            self.show(render_test_charge(self.conv, step, error.refusal_reasons or ["UNKNOWN"]))
+            return True
+        message = "; ".join(v.message for v in error.validation_errors if v.message)
+        if isinstance(step, UserInputRequiredStep):
+            self.conv.input_index, self.conv.inputs = 0, {}
+            rejected = self.text("step.input.rejected", message=message or error.message)
+            self.show(render_input(self.conv, step), rejected)
+            return True
+        if step is None:
+            return False
+        notice = self.text("error.fix_input", message=message or error_message(self.conv, error))
+        self.show(render_step(self.conv, step), notice)
+        return True

@@ -1,0 +1,129 @@
+"""A small in-memory KrakenPort: scripted wizards, recorded calls, injectable errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kraken.errors import KrakenError
+from kraken.models import Integration, ListOption, Step, StepBase, Wizard, parse_step
+
+
+def step(typename: str, step_id: str | None = None, **fields: Any) -> Step:
+    """Any step from its GraphQL shape (camelCase fields), parsed like the client does."""
+    return parse_step({"__typename": typename, "id": step_id or f"{typename}-1", **fields})
+
+
+def options(*labels: str, live: Sequence[bool] = ()) -> list[ListOption]:
+    return [
+        ListOption(
+            id=f"opt-{i}",
+            label=label,
+            is_integration_live=live[i] if i < len(live) else None,
+        )
+        for i, label in enumerate(labels)
+    ]
+
+
+def wizard(
+    current: StepBase | None,
+    *completed: StepBase,
+    wizard_id: str = "w1",
+    display_name: str | None = None,
+) -> Wizard:
+    return Wizard(
+        id=wizard_id,
+        current_step=current,
+        completed_steps=list(completed),
+        display_name=display_name,
+    )
+
+
+@dataclass
+class FakeKraken:
+    """Returns ``current`` for reads and the next scripted wizard for each mutation
+    (starting a wizard counts as one)."""
+
+    current: Wizard
+    after: list[Wizard] = field(default_factory=list)
+    resumable: list[Wizard] = field(default_factory=list)
+    eligible: list[str] = field(default_factory=lambda: ["ELECTRIC_VEHICLES"])
+    errors: dict[str, KrakenError] = field(default_factory=dict)
+    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+    def _call(self, name: str, *args: Any) -> None:
+        self.calls.append((name, args))
+        if name in self.errors:
+            raise self.errors.pop(name)
+
+    def _mutate(self, name: str, *args: Any) -> Wizard:
+        self._call(name, *args)
+        if self.after:
+            self.current = self.after.pop(0)
+        return self.current
+
+    def called(self, name: str) -> list[tuple[Any, ...]]:
+        return [args for call, args in self.calls if call == name]
+
+    async def start_onboarding(self, account_number: str, property_id: int) -> Wizard:
+        return self._mutate("start_onboarding", account_number, property_id)
+
+    async def wizards(
+        self,
+        account_number: str,
+        *,
+        property_id: int | None = None,
+        is_resumable: bool | None = None,
+    ) -> Sequence[Wizard]:
+        self._call("wizards", account_number, property_id, is_resumable)
+        return self.resumable
+
+    async def wizard(self, account_number: str, wizard_id: str) -> Wizard:
+        self._call("wizard", account_number, wizard_id)
+        return self.current
+
+    async def cancel(self, wizard_id: str) -> Wizard:
+        self._call("cancel", wizard_id)
+        return self.current
+
+    async def start_reauthentication(
+        self, account_number: str, device_id: str, property_id: int
+    ) -> Wizard:
+        return self._mutate("start_reauthentication", account_number, device_id, property_id)
+
+    async def eligible_device_types(
+        self, account_number: str, property_id: int | None = None
+    ) -> Sequence[str]:
+        self._call("eligible_device_types", account_number, property_id)
+        return self.eligible
+
+    async def select_from_list(self, wizard_id: str, step_id: str, option_id: str) -> Wizard:
+        return self._mutate("select_from_list", step_id, option_id)
+
+    async def select_vehicle_or_charge_point(
+        self, wizard_id: str, step_id: str, integration: Integration
+    ) -> Wizard:
+        return self._mutate("select_vehicle_or_charge_point", step_id, integration)
+
+    async def complete_auth_flow(
+        self, wizard_id: str, step_id: str, continuation_uri: str
+    ) -> Wizard:
+        return self._mutate("complete_auth_flow", step_id, continuation_uri)
+
+    async def complete_tesla_virtual_key(self, wizard_id: str, step_id: str) -> Wizard:
+        return self._mutate("complete_tesla_virtual_key", step_id)
+
+    async def complete_user_action(self, wizard_id: str, step_id: str) -> Wizard:
+        return self._mutate("complete_user_action", step_id)
+
+    async def complete_user_input(
+        self, wizard_id: str, step_id: str, inputs: Mapping[str, str]
+    ) -> Wizard:
+        return self._mutate("complete_user_input", step_id, dict(inputs))
+
+    async def start_test_charge(self, wizard_id: str, step_id: str) -> Wizard:
+        return self._mutate("start_test_charge", step_id)
+
+    async def complete_retry(self, wizard_id: str, step_id: str) -> Wizard:
+        return self._mutate("complete_retry", step_id)
