@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.polling import PollPolicy
+
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "de", "es", "fr")
 
 # Telegram accepts X-Telegram-Bot-Api-Secret-Token values of 1-256 of these characters.
@@ -40,7 +42,7 @@ def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("not a valid URL")
-    return value.rstrip("/")
+    return value
 
 
 class Settings(BaseSettings):
@@ -65,10 +67,33 @@ class Settings(BaseSettings):
     handoff_ttl: timedelta = timedelta(days=7)
     data_dir: Path = Path("var")
     log_level: str = "INFO"
+    # Notifier pacing: first look after this many seconds, growing to the cap, giving up after.
+    poll_first_delay: float = Field(default=3.0, gt=0, le=3600)
+    poll_max_delay: float = Field(default=60.0, gt=0, le=3600)
+    poll_give_up_after: timedelta = timedelta(hours=1)
 
-    @field_validator("telegram_api_url", "kraken_api_url", "public_url")
+    def poll_policy(self) -> PollPolicy:
+        return PollPolicy(
+            first_delay=self.poll_first_delay,
+            max_delay=max(self.poll_max_delay, self.poll_first_delay),
+            give_up_after=self.poll_give_up_after,
+        )
+
+    def bot_id(self) -> int:
+        """The numeric id Telegram encodes in the token's first half; needs no API call."""
+        token = self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else "0:"
+        return int(token.split(":", 1)[0])
+
+    @field_validator("telegram_api_url", "public_url")
     @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
+    def _check_base_url(cls, value: str | None) -> str | None:
+        """Bases we append paths to: a trailing slash would double up."""
+        return None if value is None else _http_url(value).rstrip("/")
+
+    @field_validator("kraken_api_url")
+    @classmethod
+    def _check_endpoint_url(cls, value: str | None) -> str | None:
+        """Kept verbatim: Kraken's endpoint ends in a slash and redirects without it."""
         return None if value is None else _http_url(value)
 
     @field_validator("redis_url")

@@ -60,7 +60,12 @@ class Conversation(BaseModel):
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Conversation:
-        data: dict[str, Any] = json.loads(raw)
+        return cls.from_dict(json.loads(raw))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Conversation:
+        """Upgrade and validate a stored document (the store hands over decoded JSON)."""
+        data = dict(data)
         version = int(data.get("version", 1))
         while version < CURRENT_VERSION:
             data = MIGRATIONS[version](data)

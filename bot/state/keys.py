@@ -39,3 +39,20 @@ class KeySpace:
 
     def handoff_tombstone(self, token_hash: str) -> str:
         return f"{self.prefix}handoff:{token_hash}:state"
+
+    def oauth_state(self, state_hash: str) -> str:
+        return f"{self.prefix}oauth:{state_hash}"
+
+    def pending_switch(self, chat_id: int) -> str:
+        """A redeemed hand-off for another account, waiting for the user to confirm."""
+        return f"{self.prefix}switch:{chat_id}"
+
+    def active_polls(self) -> str:
+        """Hash of waiting wizards (`chat|wizard` -> step id), read to re-arm jobs at start-up."""
+        return f"{self.prefix}polls"
+
+    def poll_job(self, wizard_id: str, step_id: str | None) -> str:
+        return f"{self.prefix}poll:{wizard_id}:{step_id or '-'}"
+
+    def job_queue(self) -> str:
+        return f"{self.prefix}arq:queue"

@@ -1,0 +1,44 @@
+"""`python -m bot run`: polling, the web server and the notifier in one process.
+
+The simple deployment (and the demo): one process owns `getUpdates` — Telegram allows only
+one poller per token — and also runs the arq worker, so nothing else is needed but Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+
+from bot.config import Settings
+from bot.runtime import open_runtime
+from bot.web import ALLOWED_UPDATES, create_web_app, serve
+
+log = logging.getLogger(__name__)
+
+
+async def _run(settings: Settings) -> None:
+    async with open_runtime(settings, polling=True) as runtime:
+        application = runtime.application
+        assert application.updater is not None
+        await application.start()
+        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        worker = runtime.notifier_worker()
+        worker_task = asyncio.create_task(worker.async_run())  # type: ignore[attr-defined]
+        rearmed = await runtime.polls.rearm()
+        log.info("bot running as @%s; %d waiting wizards re-armed", runtime.bot_username, rearmed)
+        try:
+            await serve(create_web_app(runtime, webhook=False), runtime.settings.port)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await worker.close()  # type: ignore[attr-defined]
+            worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
+
+
+def main(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_run(settings))
+    return 0

@@ -1,0 +1,194 @@
+"""One chat turn, whoever starts it: a Telegram update, the notifier or the OAuth callback.
+
+Every turn runs the same pipeline — take the chat's cross-process lock, load the stored
+conversation, let `dialogs` decide (it makes the Kraken call), show the screens, carry out the
+effects, save — so a tap, a background notification and a provider redirect can never
+interleave for one chat, and whichever comes second sees what the first did.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Protocol
+
+from telegram import Bot
+
+from bot.chat.delivery import show
+from bot.metrics import Metrics
+from bot.oauth import OAuthStates
+from bot.polling import PollScheduler
+from bot.state.conversations import ConversationStore, StoredConversation
+from dialogs import machine as m
+from dialogs.conversation import Conversation
+from dialogs.engine import handle
+from dialogs.events import Event, WizardChanged
+from dialogs.flows import unchanged
+from dialogs.i18n import resolve_locale
+from dialogs.outcome import Outcome, RecordOAuthState, StartPolling, StopPolling
+from dialogs.port import KrakenPort
+from dialogs.screen import Delivery, Screen
+from kraken.models import Device
+
+log = logging.getLogger(__name__)
+
+_FINISHED_STATES = frozenset({m.LIVE, m.CANCELLED})
+
+
+class PollResult(Enum):
+    WAITING = "waiting"
+    CHANGED = "changed"
+    GONE = "gone"  # the chat moved on without us (user tapped "check now", cancelled, ...)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a finished turn left behind, for callers that add their own reply."""
+
+    conversation: Conversation
+    outcome: Outcome | None
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        store: ConversationStore,
+        kraken: BotKraken,
+        bot: Bot,
+        polls: PollScheduler,
+        oauth: OAuthStates,
+        metrics: Metrics,
+        default_locale: str,
+    ) -> None:
+        self.store = store
+        self.kraken = kraken
+        self.bot = bot
+        self.polls = polls
+        self.oauth = oauth
+        self.metrics = metrics
+        self.default_locale = default_locale
+
+    # ------------------------------------------------------------------ loading
+
+    def new_conversation(self, language_code: str | None) -> Conversation:
+        return Conversation(locale=resolve_locale(language_code, None, self.default_locale))
+
+    async def peek(self, chat_id: int) -> Conversation | None:
+        """The stored conversation without taking the lock (read-only callers)."""
+        stored = await self.store.load(chat_id)
+        return _conversation(stored) if stored else None
+
+    # ------------------------------------------------------------------ turns
+
+    async def run(
+        self,
+        chat_id: int,
+        event: Event,
+        *,
+        language_code: str | None = None,
+        notify: bool = False,
+        extra: Sequence[Screen] = (),
+    ) -> Turn:
+        """Apply `event` to the chat; `notify` sends new messages (a push) instead of edits."""
+        started = time.perf_counter()
+        async with self.store.lock(chat_id):
+            stored = await self.store.load(chat_id)
+            conv = _conversation(stored) if stored else self.new_conversation(language_code)
+            before_state, before_wizard = conv.state, conv.wizard_id
+            outcome = await handle(conv, event, self.kraken)
+            after = outcome.conversation
+            screens = [*extra, *outcome.screens]
+            try:
+                after = await self._deliver(chat_id, after, screens, notify)
+            finally:
+                await self._save(chat_id, stored, after)
+            await self._apply_effects(chat_id, after, outcome)
+            self._count(before_state, before_wizard, after)
+        self.metrics.handler_latency.observe(time.perf_counter() - started)
+        return Turn(after, outcome)
+
+    async def say(self, chat_id: int, screens: Sequence[Screen], language_code: str | None) -> None:
+        """Show bot-level screens (help, errors) and remember the live message they leave."""
+        async with self.store.lock(chat_id):
+            stored = await self.store.load(chat_id)
+            conv = _conversation(stored) if stored else self.new_conversation(language_code)
+            conv = await self._deliver(chat_id, conv, screens, notify=False)
+            await self._save(chat_id, stored, conv)
+
+    async def poll(self, chat_id: int, wizard_id: str, step_id: str | None) -> PollResult:
+        """One notifier look at a waiting wizard; speaks only when it moved on."""
+        conv = await self.peek(chat_id)
+        if conv is None or conv.wizard_id != wizard_id or conv.step_id != step_id:
+            return PollResult.GONE
+        if conv.account_number is None or conv.state in _FINISHED_STATES:
+            return PollResult.GONE
+        wizard = await self.kraken.wizard(conv.account_number, wizard_id)
+        if unchanged(conv, wizard):
+            return PollResult.WAITING
+        await self.run(chat_id, WizardChanged(wizard), notify=True)
+        return PollResult.CHANGED
+
+    # ------------------------------------------------------------------ parts
+
+    async def _deliver(
+        self, chat_id: int, conv: Conversation, screens: Sequence[Screen], notify: bool
+    ) -> Conversation:
+        message_id = conv.message_id
+        for screen in screens:
+            if notify:
+                screen = replace(screen, delivery=Delivery.SEND)
+            message_id = await show(self.bot, chat_id, message_id, screen)
+        if message_id == conv.message_id:
+            return conv
+        return conv.model_copy(update={"message_id": message_id})
+
+    async def _save(
+        self, chat_id: int, stored: StoredConversation | None, conv: Conversation
+    ) -> None:
+        await self.store.save(
+            chat_id,
+            conv.to_json(),
+            stored.rev if stored else 0,
+            account_number=conv.account_number,
+            wizard_id=conv.wizard_id,
+        )
+
+    async def _apply_effects(self, chat_id: int, conv: Conversation, outcome: Outcome) -> None:
+        for effect in outcome.effects:
+            match effect:
+                case StartPolling(wizard_id=wizard_id):
+                    if conv.wizard_id == wizard_id:
+                        await self.polls.watch(chat_id, wizard_id, conv.step_id)
+                case StopPolling(wizard_id=wizard_id):
+                    await self.polls.forget(chat_id, wizard_id)
+                case RecordOAuthState(state=state, wizard_id=wizard_id):
+                    await self.oauth.record(state, chat_id, wizard_id)
+                case _:
+                    log.info("effect %s needs no action here", type(effect).__name__)
+
+    def _count(self, before_state: str, before_wizard: str | None, after: Conversation) -> None:
+        if after.wizard_id and after.wizard_id != before_wizard:
+            self.metrics.onboardings_started.inc()
+        if after.state != before_state:
+            if after.state == m.LIVE:
+                self.metrics.onboardings_completed.inc()
+            elif after.state == m.CANCELLED:
+                self.metrics.onboardings_abandoned.labels(
+                    step=after.step_type or before_state
+                ).inc()
+
+
+class BotKraken(KrakenPort, Protocol):
+    """What the bot needs of Kraken beyond the wizard: the account's devices for /status."""
+
+    async def devices(
+        self, account_number: str, property_id: int | None = None
+    ) -> Sequence[Device]: ...
+
+
+def _conversation(stored: StoredConversation) -> Conversation:
+    return Conversation.from_dict(stored.data)
