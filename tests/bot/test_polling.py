@@ -1,0 +1,63 @@
+from datetime import timedelta
+
+import pytest
+from arq.connections import ArqRedis
+
+from bot.polling import PollPolicy, PollScheduler
+from bot.state.keys import KeySpace
+
+
+def test_delays_start_short_grow_and_stay_capped() -> None:
+    policy = PollPolicy(first_delay=2, growth=2, max_delay=30)
+    delays = [policy.delay(n) for n in range(1, 12)]
+    assert delays[0] == 2
+    assert delays == sorted(delays)
+    assert max(delays) == 30
+    assert policy.delay(10_000) == 30  # no overflow however long a wait runs
+
+
+def test_max_tries_covers_the_give_up_window_and_no_more() -> None:
+    policy = PollPolicy(first_delay=3, growth=1.5, max_delay=60, give_up_after=timedelta(hours=1))
+    tries = policy.max_tries()
+    covered = sum(policy.delay(n) for n in range(1, tries + 1))
+    assert covered >= 3600
+    assert covered - policy.delay(tries) < 3600
+
+
+@pytest.fixture
+async def arq(redis_url: str, redis_client: object) -> ArqRedis:
+    pool = ArqRedis.from_url(redis_url)
+    yield pool
+    await pool.aclose()
+
+
+async def test_watching_twice_schedules_one_job(arq: ArqRedis) -> None:
+    keys = KeySpace("t:")
+    polls = PollScheduler(arq, keys, PollPolicy(first_delay=60))
+    await polls.watch(7, "W1", "S1")
+    await polls.watch(7, "W1", "S1")
+    queued = await arq.zrange(keys.job_queue(), 0, -1)
+    assert queued == [keys.poll_job("W1", "S1").encode()]
+    assert await arq.hgetall(keys.active_polls()) == {b"7|W1": b"S1"}
+
+
+async def test_rearm_recreates_lost_jobs_from_the_active_set(arq: ArqRedis) -> None:
+    keys = KeySpace("t:")
+    polls = PollScheduler(arq, keys, PollPolicy(first_delay=60))
+    await polls.watch(7, "W1", "S1")
+    await polls.watch(8, "W2", None)
+    await arq.flushdb()  # the queue is gone, as after losing a worker's jobs...
+    await arq.hset(keys.active_polls(), mapping={"7|W1": "S1", "8|W2": ""})  # ...not the set
+    assert await polls.rearm() == 2
+    queued = set(await arq.zrange(keys.job_queue(), 0, -1))
+    assert queued == {keys.poll_job("W1", "S1").encode(), keys.poll_job("W2", None).encode()}
+
+
+async def test_forgetting_an_old_step_keeps_the_watch_on_the_new_one(arq: ArqRedis) -> None:
+    keys = KeySpace("t:")
+    polls = PollScheduler(arq, keys, PollPolicy(first_delay=60))
+    await polls.watch(7, "W1", "S2")
+    await polls.forget(7, "W1", "S1")
+    assert await arq.hget(keys.active_polls(), "7|W1") == b"S2"
+    await polls.forget(7, "W1", "S2")
+    assert await arq.hget(keys.active_polls(), "7|W1") is None
