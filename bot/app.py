@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 
 from bot.config import Settings
+from bot.notifier import running_worker
 from bot.runtime import open_runtime
 from bot.web import ALLOWED_UPDATES, create_web_app, serve
 
@@ -24,19 +24,14 @@ async def _run(settings: Settings) -> None:
         assert application.updater is not None
         await application.start()
         await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-        worker = runtime.notifier_worker()
-        worker_task = asyncio.create_task(worker.async_run())  # type: ignore[attr-defined]
-        rearmed = await runtime.polls.rearm()
-        log.info("bot running as @%s; %d waiting wizards re-armed", runtime.bot_username, rearmed)
-        try:
-            await serve(create_web_app(runtime, webhook=False), runtime.settings.port)
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            await worker.close()  # type: ignore[attr-defined]
-            worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker_task
+        async with running_worker(runtime.notifier_worker()):
+            rearmed = await runtime.polls.rearm()
+            log.info("bot running as @%s; %d waits re-armed", runtime.bot_username, rearmed)
+            try:
+                await serve(create_web_app(runtime, webhook=False), runtime.settings.port)
+            finally:
+                await application.updater.stop()
+                await application.stop()
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:

@@ -128,6 +128,10 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # httpx logs each request at INFO; keep it, the filter makes it safe, but not its internals.
-    logging.getLogger("httpcore").setLevel(max(logging.INFO, root.level))
+    # httpx logs every request at INFO — with long polling that is one line per 10 s per
+    # process, drowning the bot's own lines. Kraken calls are logged by kraken.http anyway;
+    # at DEBUG everything comes back (still redacted).
+    quiet = max(logging.WARNING, root.level) if root.level > logging.DEBUG else root.level
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(quiet)
     return redactor

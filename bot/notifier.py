@@ -7,8 +7,11 @@ change seen by two looks (or by the user's own "check now") is announced once.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +63,19 @@ async def poll_wizard(
         raise Retry(defer=policy.delay(attempt))
     await notifier.polls.forget(chat_id, wizard_id, step_id)
     return str(result.value)
+
+
+@contextlib.asynccontextmanager
+async def running_worker(worker: Worker) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the arq worker beside whatever else this process does; stop it on the way out."""
+    task = asyncio.create_task(worker.async_run())
+    try:
+        yield task
+    finally:
+        await worker.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def build_worker(

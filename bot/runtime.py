@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
+from arq.worker import Worker
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
@@ -51,7 +52,7 @@ class Runtime:
     def bot_username(self) -> str:
         return self.settings.telegram_bot_username or self.application.bot.username
 
-    def notifier_worker(self) -> object:
+    def notifier_worker(self) -> Worker:
         return build_worker(self.arq, self.keys, NotifierContext(self.service, self.polls))
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 
 from bot.config import Settings
+from bot.notifier import running_worker
 from bot.runtime import open_runtime
 
 log = logging.getLogger(__name__)
@@ -19,21 +19,16 @@ log = logging.getLogger(__name__)
 
 async def _run(settings: Settings) -> None:
     async with open_runtime(settings, polling=False) as runtime:
-        worker = runtime.notifier_worker()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        task = asyncio.create_task(worker.async_run())  # type: ignore[attr-defined]
-        rearmed = await runtime.polls.rearm()
-        log.info("notifier worker running; %d waiting wizards re-armed", rearmed)
-        await asyncio.wait(
-            [task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
-        )
-        await worker.close()  # type: ignore[attr-defined]
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        async with running_worker(runtime.notifier_worker()) as task:
+            rearmed = await runtime.polls.rearm()
+            log.info("notifier worker running; %d waits re-armed", rearmed)
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 NO_CHARGE_POINT = "cp-make:none"
@@ -19,13 +19,17 @@ def slug(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class EvVariant:
+class _Variant:
+    """A catalog model row; subclasses say which field is its id and how ids are spelled."""
+
     make: str
     raw: dict[str, Any]
+    id_field: ClassVar[str]
+    id_prefix: ClassVar[str]
 
     @property
     def option_id(self) -> str:
-        return f"ev:{self.raw['vehicleId']}"
+        return f"{self.id_prefix}:{self.raw[self.id_field]}"
 
     @property
     def model(self) -> str:
@@ -45,29 +49,15 @@ class EvVariant:
 
 
 @dataclass(frozen=True)
-class ChargePointVariant:
-    make: str
-    raw: dict[str, Any]
+class EvVariant(_Variant):
+    id_field = "vehicleId"
+    id_prefix = "ev"
 
-    @property
-    def option_id(self) -> str:
-        return f"cp:{self.raw['variantId']}"
 
-    @property
-    def model(self) -> str:
-        return str(self.raw["model"])
-
-    @property
-    def providers(self) -> list[str]:
-        return list(self.raw["supportedProviders"])
-
-    @property
-    def is_live(self) -> bool:
-        return bool(self.raw["isIntegrationLive"]) and bool(self.raw["supportedProviders"])
-
-    @property
-    def display_name(self) -> str:
-        return f"{self.make} {self.model}"
+@dataclass(frozen=True)
+class ChargePointVariant(_Variant):
+    id_field = "variantId"
+    id_prefix = "cp"
 
 
 @dataclass(frozen=True)
