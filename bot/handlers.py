@@ -36,7 +36,7 @@ from bot.handoff.service import (
     HandoffUnknown,
     HandoffUsed,
 )
-from bot.service import ChatService
+from bot.service import DEFAULT_PROPERTY_ID, ChatService
 from bot.state.dedupe import UpdateDeduper
 from bot.state.keys import KeySpace
 from bot.state.lock import LockTimeout
@@ -59,7 +59,6 @@ from kraken.errors import KrakenError
 log = logging.getLogger(__name__)
 
 PENDING_SWITCH_TTL = timedelta(minutes=15)
-DEFAULT_PROPERTY_ID = 1
 PRIVATE = filters.ChatType.PRIVATE
 
 
@@ -133,8 +132,7 @@ class Handlers:
         token = context.args[0] if context.args else None
         locale = await self._locale(update)
         if token is None:
-            conv = await self.service.peek(chat_id)
-            if conv is not None and conv.account_number:
+            if await self.service.binding(chat_id) is not None:
                 await self.service.run(chat_id, CheckNow(), language_code=language)
             else:
                 await self._say(update, screens.start_without_link(locale))
@@ -183,11 +181,12 @@ class Handlers:
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id, _ = self._ids(update)
         locale = await self._locale(update)
-        conv = await self.service.peek(chat_id)
+        binding = await self.service.binding(chat_id)
         devices = []
-        if conv is not None and conv.account_number:
-            devices = list(await self.service.kraken.devices(conv.account_number, conv.property_id))
-        await self._say(update, screens.status(locale, conv, devices))
+        if binding is not None:
+            kraken = self.service.kraken
+            devices = list(await kraken.devices(binding.account_number, binding.property_id))
+        await self._say(update, screens.status(locale, binding, devices))
 
     async def support(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id, _ = self._ids(update)

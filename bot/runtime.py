@@ -25,6 +25,7 @@ from bot.oauth import OAuthStates
 from bot.polling import PollPolicy, PollScheduler
 from bot.redis_conn import RedisConnection, open_redis
 from bot.service import ChatService
+from bot.state.bindings import ChatBindings
 from bot.state.conversations import ConversationStore
 from bot.state.dedupe import UpdateDeduper
 from bot.state.keys import KeySpace
@@ -109,6 +110,7 @@ async def open_runtime(
         bot=application.bot,
         polls=polls,
         oauth=oauth,
+        bindings=ChatBindings(connection.client, keys),
         metrics=metrics,
         default_locale=settings.default_locale,
     )

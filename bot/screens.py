@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.state.bindings import Binding
 from dialogs.conversation import Conversation
 from dialogs.i18n import available_locales, t
 from dialogs.screen import Button, CallbackButton, Delivery, Screen
@@ -56,12 +57,13 @@ def switch_expired(locale: str) -> Screen:
     return _send(t(locale, "bot.switch.expired"))
 
 
-def status(locale: str, conv: Conversation | None, devices: Sequence[Device]) -> Screen:
-    if conv is None or conv.account_number is None:
+def status(locale: str, binding: Binding | None, devices: Sequence[Device]) -> Screen:
+    if binding is None:
         return _send(t(locale, "bot.status.not_linked"))
+    account = binding.account_number
     if not devices:
-        return _send(t(locale, "bot.status.none", account=conv.account_number))
-    lines = [t(locale, "bot.status.header", count=len(devices), account=conv.account_number)]
+        return _send(t(locale, "bot.status.none", account=account))
+    lines = [t(locale, "bot.status.header", count=len(devices), account=account)]
     for device in devices:
         lifecycle = device.status.current if device.status else None
         status_key = f"bot.device_status.{lifecycle or 'UNKNOWN'}"

@@ -21,20 +21,23 @@ from bot.chat.delivery import show
 from bot.metrics import Metrics
 from bot.oauth import OAuthStates
 from bot.polling import PollScheduler
+from bot.state.bindings import Binding, ChatBindings
 from bot.state.conversations import ConversationStore, StoredConversation
 from dialogs import machine as m
 from dialogs.conversation import Conversation
 from dialogs.engine import handle
-from dialogs.events import Event, WizardChanged
+from dialogs.events import Begin, Event, WizardChanged
 from dialogs.flows import unchanged
 from dialogs.i18n import resolve_locale
-from dialogs.outcome import Outcome, RecordOAuthState, StartPolling, StopPolling
+from dialogs.outcome import NotifySupport, Outcome, RecordOAuthState, StartPolling, StopPolling
 from dialogs.port import KrakenPort
 from dialogs.screen import Delivery, Screen
 from kraken.models import Device
 
 log = logging.getLogger(__name__)
 
+# Kraken needs a property; hand-offs without one mean the account's first (usually only) one.
+DEFAULT_PROPERTY_ID = 1
 _FINISHED_STATES = frozenset({m.LIVE, m.CANCELLED})
 
 
@@ -61,6 +64,7 @@ class ChatService:
         bot: Bot,
         polls: PollScheduler,
         oauth: OAuthStates,
+        bindings: ChatBindings,
         metrics: Metrics,
         default_locale: str,
     ) -> None:
@@ -69,6 +73,7 @@ class ChatService:
         self.bot = bot
         self.polls = polls
         self.oauth = oauth
+        self.bindings = bindings
         self.metrics = metrics
         self.default_locale = default_locale
 
@@ -98,6 +103,8 @@ class ChatService:
         async with self.store.lock(chat_id):
             stored = await self.store.load(chat_id)
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
+            if stored is None and not isinstance(event, Begin):
+                event = await self._rebuild(chat_id) or event
             before_state, before_wizard = conv.state, conv.wizard_id
             outcome = await handle(conv, event, self.kraken)
             after = outcome.conversation
@@ -107,9 +114,26 @@ class ChatService:
             finally:
                 await self._save(chat_id, stored, after)
             await self._apply_effects(chat_id, after, outcome)
+            if isinstance(event, Begin) and after.account_number:
+                await self.bindings.bind(chat_id, Binding(after.account_number, after.property_id))
             self._count(before_state, before_wizard, after)
         self.metrics.handler_latency.observe(time.perf_counter() - started)
         return Turn(after, outcome)
+
+    async def binding(self, chat_id: int) -> Binding | None:
+        """The chat's account: from the conversation, or from the longer-lived binding."""
+        conv = await self.peek(chat_id)
+        if conv is not None and conv.account_number:
+            return Binding(conv.account_number, conv.property_id)
+        return await self.bindings.get(chat_id)
+
+    async def _rebuild(self, chat_id: int) -> Begin | None:
+        """The conversation is gone but the chat's account is known: reopen from Kraken."""
+        binding = await self.bindings.get(chat_id)
+        if binding is None:
+            return None
+        log.info("rebuilding conversation for chat %s from Kraken", chat_id)
+        return Begin(binding.account_number, binding.property_id or DEFAULT_PROPERTY_ID)
 
     async def say(self, chat_id: int, screens: Sequence[Screen], language_code: str | None) -> None:
         """Show bot-level screens (help, errors) and remember the live message they leave."""
@@ -167,8 +191,8 @@ class ChatService:
                     await self.polls.forget(chat_id, wizard_id)
                 case RecordOAuthState(state=state, wizard_id=wizard_id):
                     await self.oauth.record(state, chat_id, wizard_id)
-                case _:
-                    log.info("effect %s needs no action here", type(effect).__name__)
+                case NotifySupport(summary=summary):
+                    log.warning("support case chat=%s: %s", chat_id, summary)
 
     def _count(self, before_state: str, before_wizard: str | None, after: Conversation) -> None:
         if after.wizard_id and after.wizard_id != before_wizard:

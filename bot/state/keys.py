@@ -56,3 +56,6 @@ class KeySpace:
 
     def job_queue(self) -> str:
         return f"{self.prefix}arq:queue"
+
+    def binding(self, chat_id: int) -> str:
+        return f"{self.prefix}binding:{chat_id}"

@@ -11,7 +11,7 @@ from kraken.errors import ErrorCategory, KrakenError, KrakenTransportError
 
 
 def render_resuming(conv: Conversation) -> Screen:
-    device = conv.device_name or t(conv.locale, "step.done.device_fallback")
+    device = conv.device_name or t(conv.locale, "step.resuming.device_fallback")
     keyboard = [
         [button(conv, "btn.resume", Action.RESUME)],
         [button(conv, "btn.start_over", Action.START_OVER)],
