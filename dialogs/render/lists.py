@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from babel.numbers import format_decimal
+
 from dialogs.callback_data import Action
 from dialogs.conversation import Conversation
 from dialogs.i18n import has_key, t
@@ -59,10 +61,22 @@ def option_label(conv: Conversation, step: SelectFromListStep, option: ListOptio
     return name if len(name) <= MAX_LABEL else name[: MAX_LABEL - 1] + "…"
 
 
+def _with_battery(conv: Conversation, label: str, option: ListOption) -> str:
+    if option.battery_size is None:
+        return label
+    kwh = format_decimal(option.battery_size, locale=conv.locale)
+    return t(conv.locale, "btn.option.battery", name=label, kwh=kwh)
+
+
 def distinct_labels(conv: Conversation, step: SelectFromListStep) -> list[str]:
-    """Labels for every option; options that would look identical get a running number,
-    so two variants differing only in data we do not show can still be told apart."""
+    """Labels for every option. Variants that would look identical are told apart by their
+    battery size (what a driver knows their car by); any still alike get a running number."""
     labels = [option_label(conv, step, option) for option in step.options]
+    counts = Counter(labels)
+    labels = [
+        _with_battery(conv, label, option) if counts[label] > 1 else label
+        for label, option in zip(labels, step.options, strict=True)
+    ]
     counts = Counter(labels)
     seen: dict[str, int] = {}
     numbered = []

@@ -177,6 +177,25 @@ class TestLists:
         labels = [b.label for b in render_step(conv_for(s), s).buttons()][:2]
         assert labels == ["My Tesla · 1", "My Tesla · 2"]
 
+    @pytest.mark.parametrize(("locale", "expected"), [("en", "57.5 kWh"), ("de", "57,5 kWh")])
+    def test_look_alike_variants_are_told_apart_by_battery(
+        self, locale: str, expected: str
+    ) -> None:
+        def variant(option_id: str, battery: float) -> dict[str, Any]:
+            model = {
+                "model": "Model 3",
+                "availableFrom": 2019,
+                "availableTo": 2023,
+                "batterySize": battery,
+                "isIntegrationLive": True,
+            }
+            return {"id": option_id, "vehicleVariant": {"make": "Tesla", "models": [model]}}
+
+        s = step("SelectVehicleVariant", "s2", options=[variant("a", 57.5), variant("b", 75)])
+        labels = [b.label for b in render_step(conv_for(s, locale=locale), s).buttons()][:2]
+        assert labels[0].endswith(expected) and labels[1].endswith("75 kWh")
+        assert "· 1" not in labels[0]
+
     def test_device_types_are_translated(self) -> None:
         s = step("SelectDeviceType", "s0", options=[{"id": "HEAT_PUMPS", "label": "Heat Pump"}])
         screen = render_step(conv_for(s, locale="de"), s)
