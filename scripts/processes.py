@@ -28,6 +28,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def available_port(preferred: int) -> int:
+    """`preferred` when nothing listens on it, else (or for 0) a free port.
+
+    SO_REUSEADDR, as uvicorn and redis set it, so a port left in TIME_WAIT by the last run
+    still counts as available; only a live listener makes us move.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+        return int(sock.getsockname()[1])
+
+
 class ProcessFailed(RuntimeError):
     """A child exited or never became ready; the message carries the tail of its log."""
 
@@ -56,6 +71,11 @@ class ManagedProcess:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the process has ended (negative: killed by that signal)."""
+        return self._proc.returncode if self._proc else None
 
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None

@@ -33,7 +33,14 @@ def main(argv: list[str] | None = None) -> None:
         rate_limits_enabled=args.rate_limits,
     )
     # Access logs would print request paths, and those carry bot tokens.
-    uvicorn.run(create_app(config), host=args.host, port=args.port, access_log=False)
+    # Long polls and the page's event stream never end on their own: do not wait on them.
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        timeout_graceful_shutdown=1,
+    )
 
 
 if __name__ == "__main__":
