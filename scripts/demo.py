@@ -308,7 +308,7 @@ def print_instructions(demo: Demo, link: str, env_file: Path, *, with_bot: bool)
     _say()
     _say(f"   /start {start_token(link)}")
     _say()
-    _say("3. Follow the buttons (e.g. electric car, Tesla, a Model 3, then type 'smart' and pick")
+    _say("3. Follow the buttons (e.g. electric car, Tesla, a Model 3, then")
     _say("   'No smart charger / not listed'),")
     _say("   allow the sign-in on the sandbox's consent page, and wait for the device to go LIVE.")
     _say(

@@ -107,7 +107,7 @@ def render_list(conv: Conversation, step: SelectFromListStep) -> Screen:
     else:
         status = t(loc, "step.list.count", count=len(indices))
     if pages > 1:
-        status += " " + t(loc, "step.list.page", page=page + 1, pages=pages)
+        status += " · " + t(loc, "step.list.page", page=page + 1, pages=pages)
     long_list = len(step.options) > PAGE_SIZE and not conv.list_filter
     hints = [t(loc, "step.list.filter_hint")] if long_list else []
     if any(not is_supported(step.options[i]) for i in shown):

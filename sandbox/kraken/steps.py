@@ -84,18 +84,17 @@ class StepFactory:
         )
 
     def _SelectChargePointMake(self, step: Step, w: Wizard, sc: AccountScenario, _p: str) -> None:
-        options = [
+        # Most drivers charge from a plain socket or an unsupported box: that answer comes first.
+        none = _item(
+            "SelectChargePointMakeListItem",
+            NO_CHARGE_POINT,
+            chargePointMake={"make": "No smart charger / not listed", "models": []},
+        )
+        makes = [
             _item("SelectChargePointMakeListItem", oid, chargePointMake=entry)
             for oid, entry in self._catalog.cp_make_options()
         ]
-        options.append(
-            _item(
-                "SelectChargePointMakeListItem",
-                NO_CHARGE_POINT,
-                chargePointMake={"make": "No smart charger / not listed", "models": []},
-            )
-        )
-        self._list(step, options)
+        self._list(step, [none, *makes])
 
     def _SelectChargePointVariant(
         self, step: Step, w: Wizard, sc: AccountScenario, _p: str
