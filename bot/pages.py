@@ -22,8 +22,8 @@ background:#2aabee;color:#fff;text-decoration:none}}
 """
 
 
-def oauth_page(locale: str, *, ok: bool, bot_link: str | None) -> str:
-    kind = "done" if ok else "failed"
+def oauth_page(locale: str, *, kind: str, bot_link: str | None) -> str:
+    """`kind`: done (signed in), denied (the provider said no) or failed (unknown link)."""
     link = ""
     if bot_link:
         label = html.escape(t(locale, "bot.oauth.open_telegram"))

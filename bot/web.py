@@ -26,6 +26,7 @@ from bot.handoff.links import deep_link
 from bot.metrics import metrics_route
 from bot.pages import oauth_page
 from bot.runtime import Runtime, open_runtime
+from dialogs import machine as m
 from dialogs.events import AuthCallback
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,14 @@ def create_web_app(runtime: Runtime, *, webhook: bool) -> Starlette:
         if target is None:
             log.info("oauth callback with unknown or replayed state")
             locale = settings.default_locale
-            return HTMLResponse(oauth_page(locale, ok=False, bot_link=bot_link), status_code=400)
+            page = oauth_page(locale, kind="failed", bot_link=bot_link)
+            return HTMLResponse(page, status_code=400)
         base = settings.public_url or str(request.base_url).rstrip("/")
         continuation = f"{base}{request.url.path}?{request.url.query}"
         turn = await runtime.service.run(target.chat_id, AuthCallback(continuation), notify=True)
         conv = turn.conversation
-        ok = (conv.step_id is not None and conv.state != "signing_in") or conv.state == "live"
-        return HTMLResponse(oauth_page(conv.locale, ok=ok, bot_link=bot_link))
+        kind = "denied" if conv.state == m.SIGNING_IN else "done"
+        return HTMLResponse(oauth_page(conv.locale, kind=kind, bot_link=bot_link))
 
     async def healthz(request: Request) -> Response:
         checks: dict[str, Any] = {}
