@@ -1,3 +1,5 @@
+import html
+
 import pytest
 
 from bot.pages import oauth_page
@@ -8,7 +10,7 @@ from dialogs.i18n import t
 @pytest.mark.parametrize("locale", ["en", "de", "es", "fr"])
 def test_each_outcome_has_its_own_translated_page(kind: str, locale: str) -> None:
     page = oauth_page(locale, kind=kind, bot_link="https://t.me/demo_bot")
-    assert t(locale, f"bot.oauth.{kind}_title") in page
+    assert html.escape(t(locale, f"bot.oauth.{kind}_title")) in page
     assert f'lang="{locale}"' in page
     assert 'href="https://t.me/demo_bot"' in page
 
