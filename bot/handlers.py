@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -200,7 +201,12 @@ class Handlers:
     async def callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None
-        await query.answer()
+        try:
+            await query.answer()
+        except BadRequest as exc:
+            # "query is too old": the spinner already timed out on the user's side, but the
+            # tap itself is still a valid request — carry on with it.
+            log.info("callback answer refused (%s); handling the tap anyway", exc.message)
         if update.effective_chat is None or query.data is None:
             return
         chat_id, language = self._ids(update)

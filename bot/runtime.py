@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import httpx
 from arq.connections import ArqRedis
 from arq.worker import Worker
 from telegram.ext import Application, ApplicationBuilder
@@ -62,19 +63,33 @@ def _secret(value: object) -> str:
     return str(getter()) if getter else str(value)
 
 
-def build_application(settings: Settings, *, polling: bool) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings,
+    *,
+    polling: bool,
+    transport: httpx.AsyncBaseTransport | None = None,
+    paced: bool = True,
+) -> Application:  # type: ignore[type-arg]
+    """`transport` and `paced=False` are for in-process use (bot.testing): an emulator behind
+    an ASGI transport, and no outbound pacing when flood control is not what is measured."""
     api = settings.telegram_api_url.rstrip("/")
+    httpx_kwargs = {"transport": transport} if transport is not None else None
     builder: ApplicationBuilder = (  # type: ignore[type-arg]
         Application.builder()
         .token(_secret(settings.telegram_bot_token))
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .request(HTTPXRequest(connection_pool_size=CONCURRENT_UPDATES + 8))
-        .rate_limiter(ChatPacedRateLimiter())
+        .request(
+            HTTPXRequest(connection_pool_size=CONCURRENT_UPDATES + 8, httpx_kwargs=httpx_kwargs)
+        )
         .concurrent_updates(CONCURRENT_UPDATES)
     )
+    if paced:
+        builder = builder.rate_limiter(ChatPacedRateLimiter())
     if polling:
-        builder = builder.get_updates_request(HTTPXRequest(read_timeout=40.0))
+        builder = builder.get_updates_request(
+            HTTPXRequest(read_timeout=40.0, httpx_kwargs=httpx_kwargs)
+        )
     else:
         builder = builder.updater(None)
     return builder.build()
@@ -82,8 +97,15 @@ def build_application(settings: Settings, *, polling: bool) -> Application:  # t
 
 @contextlib.asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, polling: bool, policy: PollPolicy | None = None
+    settings: Settings,
+    *,
+    polling: bool,
+    policy: PollPolicy | None = None,
+    telegram_transport: httpx.AsyncBaseTransport | None = None,
+    kraken_transport: httpx.AsyncBaseTransport | None = None,
+    paced: bool = True,
 ) -> AsyncIterator[Runtime]:
+    """The transports and `paced` exist for in-process deployments (see `bot.testing`)."""
     connection = await open_redis(settings.redis_url, settings.data_dir)
     arq = ArqRedis.from_url(connection.url)
     keys = KeySpace(settings.redis_prefix)
@@ -97,9 +119,12 @@ async def open_runtime(
     kraken = KrakenClient(
         str(settings.kraken_api_url),
         ApiKeyCredentials(api_key=settings.kraken_api_key),
+        transport=kraken_transport,
         observer=observe,
     )
-    application = build_application(settings, polling=polling)
+    application = build_application(
+        settings, polling=polling, transport=telegram_transport, paced=paced
+    )
     store = ConversationStore(connection.client, keys=keys)
     handoff = HandoffService(connection.client, ttl=settings.handoff_ttl, keys=keys)
     polls = PollScheduler(arq, keys, policy or settings.poll_policy())
