@@ -32,6 +32,7 @@ from dialogs.i18n import resolve_locale
 from dialogs.outcome import NotifySupport, Outcome, RecordOAuthState, StartPolling, StopPolling
 from dialogs.port import KrakenPort
 from dialogs.screen import Delivery, Screen
+from dialogs.snapshots import WizardSnapshots
 from kraken.models import Device
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ class ChatService:
         self.polls = polls
         self.oauth = oauth
         self.bindings = bindings
+        # Per process: a tap that lands on another worker just reads Kraken once.
+        self.snapshots = WizardSnapshots()
         self.metrics = metrics
         self.default_locale = default_locale
 
@@ -106,7 +109,7 @@ class ChatService:
             if stored is None and not isinstance(event, Begin):
                 event = await self._rebuild(chat_id) or event
             before_state, before_wizard = conv.state, conv.wizard_id
-            outcome = await handle(conv, event, self.kraken)
+            outcome = await handle(conv, event, self.kraken, self.snapshots)
             after = outcome.conversation
             screens = [*extra, *outcome.screens]
             try:

@@ -35,6 +35,7 @@ from dialogs.outcome import Outcome
 from dialogs.port import KrakenPort
 from dialogs.render.states import render_cancel_confirm, render_resuming
 from dialogs.screen import Delivery
+from dialogs.snapshots import WizardSnapshots
 from dialogs.taps import handle_tap
 from dialogs.turn import Turn
 from kraken.errors import KrakenError
@@ -43,9 +44,21 @@ from kraken.models import Wizard
 MAX_FILTER = 40
 
 
-async def handle(conv: Conversation, event: Event, kraken: KrakenPort) -> Outcome:
-    """Apply ``event`` to a copy of ``conv``; the caller persists ``Outcome.conversation``."""
-    turn = Turn(conv.model_copy(deep=True), kraken)
+async def handle(
+    conv: Conversation,
+    event: Event,
+    kraken: KrakenPort,
+    snapshots: WizardSnapshots | None = None,
+) -> Outcome:
+    """Apply ``event`` to a copy of ``conv``; the caller persists ``Outcome.conversation``.
+
+    ``snapshots`` (kept by the caller across turns) spares re-reading a wizard that Kraken's
+    last answer already described; without it every turn reads afresh."""
+    turn = Turn(
+        conv.model_copy(deep=True),
+        kraken,
+        snapshots if snapshots is not None else WizardSnapshots(),
+    )
     turn.conv.last_activity_at = utcnow()
     try:
         await _dispatch(turn, event)

@@ -28,6 +28,7 @@ from dialogs.events import (
 from dialogs.outcome import Effect, Outcome
 from dialogs.port import KrakenPort
 from dialogs.screen import CallbackButton, Screen, UrlButton
+from dialogs.snapshots import WizardSnapshots
 from kraken.models import Wizard
 
 ClockHook = Callable[[float], Awaitable[object] | object]
@@ -43,6 +44,7 @@ class DialogTester:
     ) -> None:
         self.kraken = kraken
         self.conversation = Conversation(locale=locale)
+        self.snapshots = WizardSnapshots()
         self.outcomes: list[Outcome] = []
         self._advance_clock = advance_clock
 
@@ -79,7 +81,7 @@ class DialogTester:
     # ------------------------------------------------------------ acting
 
     async def send(self, event: Event) -> Outcome:
-        outcome = await handle(self.conversation, event, self.kraken)
+        outcome = await handle(self.conversation, event, self.kraken, self.snapshots)
         self.conversation = outcome.conversation
         self.outcomes.append(outcome)
         return outcome

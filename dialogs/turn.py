@@ -40,6 +40,7 @@ from dialogs.render.states import (
 )
 from dialogs.render.test_charge import render_test_charge
 from dialogs.screen import Delivery, Screen
+from dialogs.snapshots import WizardSnapshots
 from kraken.errors import ErrorCategory, KrakenError
 from kraken.models import (
     AuthFlowStep,
@@ -64,6 +65,7 @@ _STATE_SCREENS = {
 class Turn:
     conv: Conversation
     kraken: KrakenPort
+    snapshots: WizardSnapshots = field(default_factory=WizardSnapshots)
     delivery: Delivery = Delivery.SEND
     screens: list[Screen] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
@@ -88,8 +90,13 @@ class Turn:
         return await self.kraken.wizard(self.conv.account_number, self.conv.wizard_id)
 
     async def viewed_step(self) -> tuple[Wizard, Step | None]:
-        """The step the user is looking at: a revisited earlier list step, else the current."""
-        wizard = await self.read_wizard()
+        """The step the user is looking at: a revisited earlier list step, else the current.
+
+        Served from the snapshot Kraken's last answer left when the chat is still on that
+        step: re-reading it would only repeat what the mutation already said."""
+        wizard = self.snapshots.recall(self.conv.wizard_id, self.conv.step_id)
+        if wizard is None:
+            wizard = await self.read_wizard()
         if self.conv.revisit_step_id:
             revisited = find_step(wizard, self.conv.revisit_step_id)
             if revisited is not None:
@@ -100,6 +107,7 @@ class Turn:
 
     def arrive(self, wizard: Wizard, notice: str | None = None) -> None:
         """Kraken reported the wizard: move the machine to its current step and show it."""
+        self.snapshots.remember(wizard)
         conv = self.conv
         step = wizard.current_step
         step_id = step.id if step is not None else None
