@@ -117,6 +117,8 @@ async def complete_sign_in(turn: Turn, url: str) -> None:
             if landing.kind is LandingKind.ACCESS_DENIED
             else turn.text("step.auth.provider_error", error=landing.error)
         )
+        if isinstance(step, AuthFlowStep) and conv.wizard_id:
+            turn.record_sign_in(conv.wizard_id, step, again=True)
         turn.show(render_sign_in(conv, step), notice)
         return
     assert conv.wizard_id is not None

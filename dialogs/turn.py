@@ -132,13 +132,18 @@ class Turn:
         else:
             self.stop_polling()
         if isinstance(step, AuthFlowStep):
-            state = oauth_state(step.authorization_uri)
-            if state and state != conv.auth_state:
-                conv.auth_state = state
-                self.effects.append(RecordOAuthState(state, wizard.id))
+            self.record_sign_in(wizard.id, step)
         if isinstance(step, TerminalErrorStep):
             codes = ",".join(e.error_code for e in step.errors)
             self.notify_support(f"terminal error {codes}")
+
+    def record_sign_in(self, wizard_id: str, step: AuthFlowStep, *, again: bool = False) -> None:
+        """Let the OAuth callback find this chat from the link's `state`. `again`: the
+        callback consumed it but the same link stays valid (the provider said no)."""
+        state = oauth_state(step.authorization_uri)
+        if state and (again or state != self.conv.auth_state):
+            self.conv.auth_state = state
+            self.effects.append(RecordOAuthState(state, wizard_id))
 
     def stop_polling(self) -> None:
         """Tell the notifier to stop watching, once, when the conversation stops waiting."""

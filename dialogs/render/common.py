@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from dialogs.callback_data import Action, encode
 from dialogs.conversation import Conversation
@@ -22,6 +23,12 @@ def button(
 def raw_button(conv: Conversation, label: str, action: Action, arg: str | int = "") -> Button:
     """A button whose label is data (a make, a model) rather than a catalog text."""
     return CallbackButton(label, encode(bound_step(conv), action, arg))
+
+
+def openable(url: str) -> bool:
+    """Whether Telegram accepts `url` on a button: http(s) and tg only (an OCPP charger's
+    ws:// endpoint, say, must be shown as text for the customer to type in)."""
+    return urlsplit(url).scheme.lower() in ("http", "https", "tg")
 
 
 def link(conv: Conversation, label_key: str, url: str, **params: object) -> Button:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dialogs.callback_data import Action
 from dialogs.conversation import Conversation
 from dialogs.i18n import t
-from dialogs.render.common import button, link, paragraphs
+from dialogs.render.common import button, link, openable, paragraphs
 from dialogs.render.lists import back_and_cancel
 from dialogs.screen import Button, InputExpectation, Screen
 from kraken.models import AuthFlowStep, TeslaModifyScopesStep
@@ -26,7 +26,7 @@ def render_sign_in(conv: Conversation, step: AuthFlowStep | TeslaModifyScopesSte
         )
         previous = None
     keyboard: list[list[Button]] = []
-    if url:
+    if url and openable(url):
         keyboard.append([link(conv, label, url)])
     if conv.awaiting_url:
         text = t(loc, "step.auth.paste_prompt")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from dialogs.callback_data import MAX_BYTES
 from dialogs.screen import CallbackButton, Screen
 
@@ -19,3 +21,5 @@ def assert_fits_telegram(screen: Screen) -> None:
         assert button.label.strip()
         if isinstance(button, CallbackButton):
             assert 1 <= len(button.data.encode()) <= MAX_BYTES
+        else:  # Telegram refuses any other scheme on a URL button ("wrong http url")
+            assert urlsplit(button.url).scheme in ("http", "https", "tg"), button.url

@@ -6,6 +6,8 @@ label, types text, opens links in a "browser" and waits by moving the sandbox cl
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from dialogs import machine as m
@@ -104,6 +106,8 @@ async def test_ocpp_charger_with_serial_number(user: DialogTester) -> None:
     assert "doesn't look right" in screen.text and user.state == m.ANSWERING_INPUT
     await user.type("WB12345678")
     assert user.state == m.CONFIRMING_ACTION
+    # The charger's OCPP endpoint is typed into its app: shown as text, not as a button.
+    assert "<code>ws://" in user.last_screen.text and "WB12345678" in user.last_screen.text
     await user.tap("Done")
     assert "Waiting for the manufacturer" in user.last_screen.text
     await wait_until_done(user)
@@ -197,8 +201,13 @@ async def test_denied_sign_in_is_explained_and_can_be_redone(
     await user.begin(ACCOUNT, PROPERTY)
     await choose(user, "Heat pump", "Daikin")
     landed = await sandbox.consent(user.url("Sign in"), allow=False)
-    screen = await user.type(landed)
-    assert "Access wasn't allowed" in screen.text and user.state == m.SIGNING_IN
+    await user.auth_callback(landed)  # the provider's redirect reached our callback
+    assert "Access wasn't allowed" in user.last_screen.text and user.state == m.SIGNING_IN
+    # The callback used up the link's state; the same link is still good, so record it again.
+    recorded = [e for e in user.last_effects if isinstance(e, RecordOAuthState)]
+    assert [e.state for e in recorded] == [
+        parse_qs(urlsplit(user.url("Sign in")).query)["state"][0]
+    ]
     await sign_in(user, sandbox)
     assert user.state == m.WAITING
 
