@@ -1,0 +1,166 @@
+"""The deployment under test: sandbox Kraken, the Telegram emulator and bot processes.
+
+Every program runs as its own process on free loopback ports (via `scripts.processes`, the
+same helpers `make demo` uses), with logs in a temporary folder that a failing test prints.
+Each test gets its own Kraken account and Telegram user, so one deployment serves a module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import secrets
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from scripts.processes import ManagedProcess, ProcessGroup, free_port
+
+BOT_TOKEN = "123456:TEST-TOKEN"
+ACCOUNT_COUNT = 80
+ACCOUNTS = tuple(f"A-E2E{n:03d}" for n in range(1, ACCOUNT_COUNT + 1))
+# Kraken's waits at 1% of their length: the notifier resolves them within a second or two.
+FAST = 0.01
+
+
+@dataclass
+class World:
+    """Kraken and Telegram: what exists whether or not the bot is running."""
+
+    log_dir: Path
+    redis_url: str
+    time_scale: float = FAST
+    kraken_port: int = field(default_factory=free_port)
+    telegram_port: int = field(default_factory=free_port)
+    bot_port: int = field(default_factory=free_port)
+    group: ProcessGroup = field(default_factory=ProcessGroup)
+    redis_prefix: str = field(default_factory=lambda: f"e2e-{secrets.token_hex(4)}:")
+    support_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    webhook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    _accounts: Iterator[str] = field(default_factory=lambda: iter(ACCOUNTS))
+    _users: Iterator[int] = field(default_factory=lambda: itertools.count(7001))
+
+    @property
+    def kraken_url(self) -> str:
+        return f"http://127.0.0.1:{self.kraken_port}"
+
+    @property
+    def telegram_url(self) -> str:
+        return f"http://127.0.0.1:{self.telegram_port}"
+
+    @property
+    def bot_url(self) -> str:
+        """Where OAuth redirects land; with several web workers, the test's proxy listens here."""
+        return f"http://127.0.0.1:{self.bot_port}"
+
+    def next_account(self) -> str:
+        return next(self._accounts)
+
+    def next_user_id(self) -> int:
+        return next(self._users)
+
+    def start_outside_world(self) -> None:
+        self.group.start(
+            ManagedProcess.python_module(
+                "kraken",
+                "sandbox.kraken",
+                [
+                    *("--host", "127.0.0.1", "--port", str(self.kraken_port)),
+                    *("--time-scale", str(self.time_scale), "--accounts", ",".join(ACCOUNTS)),
+                    *("--redirect-uri", f"{self.bot_url}/oauth/callback"),
+                ],
+                self.log_dir,
+                ready_url=f"{self.kraken_url}/sandbox/health",
+            )
+        )
+        self.group.start(
+            ManagedProcess.python_module(
+                "telegram",
+                "sandbox.telegram",
+                ["--host", "127.0.0.1", "--port", str(self.telegram_port)],
+                self.log_dir,
+                ready_url=f"{self.telegram_url}/sim/state",
+            )
+        )
+
+    def bot_env(self, port: int, **extra: str) -> dict[str, str]:
+        return {
+            "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+            "TELEGRAM_API_URL": self.telegram_url,
+            "KRAKEN_API_URL": f"{self.kraken_url}/v1/graphql/",
+            "KRAKEN_API_KEY": "sandbox-api-key",
+            "PUBLIC_URL": self.bot_url,
+            "PORT": str(port),
+            "SUPPORT_API_TOKEN": self.support_token,
+            "WEBHOOK_SECRET": self.webhook_secret,
+            "REDIS_URL": self.redis_url,
+            "REDIS_PREFIX": self.redis_prefix,
+            "POLL_FIRST_DELAY": "0.3",
+            "POLL_MAX_DELAY": "1",
+            "DATA_DIR": str(self.log_dir / "data"),
+            **extra,
+        }
+
+    def bot_process(
+        self, name: str, command: str, port: int | None = None, env: Mapping[str, str] | None = None
+    ) -> ManagedProcess:
+        """`python -m bot <command>`; `port` None means a worker, which serves nothing."""
+        serving = port if port is not None else free_port()
+        return ManagedProcess.python_module(
+            name,
+            "bot",
+            [command],
+            self.log_dir,
+            ready_url=f"http://127.0.0.1:{serving}/healthz" if port is not None else None,
+            env=self.bot_env(serving, **(env or {})),
+        )
+
+    def start(self, process: ManagedProcess) -> ManagedProcess:
+        return self.group.start(process)
+
+    def logs(self) -> str:
+        """Every process's log tail, for a failing test's report."""
+        return "\n".join(
+            f"----- {proc.name} ({proc.log_path})\n{proc.log_tail(60)}"
+            for proc in self.group.processes
+        )
+
+    async def issue_handoff(self, account: str) -> str:
+        """Support asks the bot's web app for a link; returns the token the link carries."""
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            response = await http.post(
+                f"{self.bot_url}/support/handoff",
+                json={"accountNumber": account, "propertyId": 1},
+                headers={"Authorization": f"Bearer {self.support_token}"},
+            )
+        response.raise_for_status()
+        link: str = response.json()["link"]
+        return link.rsplit("start=", 1)[1]
+
+    async def issue_handoff_with_cli(self, account: str, **env: str) -> str:
+        """`python -m bot handoff`, as support runs it; the link is the last line printed."""
+        command = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "bot", "handoff", "--account", account, "--property", "1"),
+            env={**os.environ, **self.bot_env(self.bot_port, **env)},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await command.communicate()
+        assert command.returncode == 0, output.decode()
+        return output.decode().strip().splitlines()[-1].rsplit("start=", 1)[1]
+
+    async def metric(self, name: str, **labels: str) -> float:
+        """One sample from the bot's /metrics (0 when it has not been counted yet)."""
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            text = (await http.get(f"{self.bot_url}/metrics")).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return float(sample.value)
+        return 0.0
