@@ -1,3 +1,4 @@
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -25,7 +26,7 @@ def test_max_tries_covers_the_give_up_window_and_no_more() -> None:
 
 
 @pytest.fixture
-async def arq(redis_url: str, redis_client: object) -> ArqRedis:
+async def arq(redis_url: str, redis_client: object) -> AsyncIterator[ArqRedis]:
     pool = ArqRedis.from_url(redis_url)
     yield pool
     await pool.aclose()
@@ -38,7 +39,7 @@ async def test_watching_twice_schedules_one_job(arq: ArqRedis) -> None:
     await polls.watch(7, "W1", "S1")
     queued = await arq.zrange(keys.job_queue(), 0, -1)
     assert queued == [keys.poll_job("W1", "S1").encode()]
-    assert await arq.hgetall(keys.active_polls()) == {b"7|W1": b"S1"}
+    assert await arq.hgetall(keys.active_polls()) == {b"7|W1": b"S1"}  # type: ignore[misc]
 
 
 async def test_rearm_recreates_lost_jobs_from_the_active_set(arq: ArqRedis) -> None:
@@ -46,8 +47,10 @@ async def test_rearm_recreates_lost_jobs_from_the_active_set(arq: ArqRedis) -> N
     polls = PollScheduler(arq, keys, PollPolicy(first_delay=60))
     await polls.watch(7, "W1", "S1")
     await polls.watch(8, "W2", None)
-    await arq.flushdb()  # the queue is gone, as after losing a worker's jobs...
-    await arq.hset(keys.active_polls(), mapping={"7|W1": "S1", "8|W2": ""})  # ...not the set
+    # The queue is gone, as after losing a worker's jobs — but not the set of active polls.
+    await arq.flushdb()
+    active = {"7|W1": "S1", "8|W2": ""}
+    await arq.hset(keys.active_polls(), mapping=active)  # type: ignore[misc]
     assert await polls.rearm() == 2
     queued = set(await arq.zrange(keys.job_queue(), 0, -1))
     assert queued == {keys.poll_job("W1", "S1").encode(), keys.poll_job("W2", None).encode()}
@@ -58,6 +61,6 @@ async def test_forgetting_an_old_step_keeps_the_watch_on_the_new_one(arq: ArqRed
     polls = PollScheduler(arq, keys, PollPolicy(first_delay=60))
     await polls.watch(7, "W1", "S2")
     await polls.forget(7, "W1", "S1")
-    assert await arq.hget(keys.active_polls(), "7|W1") == b"S2"
+    assert await arq.hget(keys.active_polls(), "7|W1") == b"S2"  # type: ignore[misc]
     await polls.forget(7, "W1", "S2")
-    assert await arq.hget(keys.active_polls(), "7|W1") is None
+    assert await arq.hget(keys.active_polls(), "7|W1") is None  # type: ignore[misc]

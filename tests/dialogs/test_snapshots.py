@@ -65,7 +65,7 @@ async def test_each_choice_costs_one_mutation_and_no_read(
     kraken: KrakenClient, sandbox: Sandbox
 ) -> None:
     counting = CountingKraken(kraken)
-    user = DialogTester(counting, advance_clock=sandbox.advance)  # type: ignore[arg-type]
+    user = DialogTester(counting, advance_clock=sandbox.advance)
     await user.begin(ACCOUNT, PROPERTY)
     counting.calls.clear()
     await user.tap("Heat pump")
