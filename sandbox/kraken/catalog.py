@@ -18,8 +18,22 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+class _Integrated:
+    """Catalog rows that say which providers integrate them and whether that is live."""
+
+    raw: dict[str, Any]
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.raw["supportedProviders"])
+
+    @property
+    def is_live(self) -> bool:
+        return bool(self.raw["isIntegrationLive"]) and bool(self.raw["supportedProviders"])
+
+
 @dataclass(frozen=True)
-class _Variant:
+class _Variant(_Integrated):
     """A catalog model row; subclasses say which field is its id and how ids are spelled."""
 
     make: str
@@ -34,14 +48,6 @@ class _Variant:
     @property
     def model(self) -> str:
         return str(self.raw["model"])
-
-    @property
-    def providers(self) -> list[str]:
-        return list(self.raw["supportedProviders"])
-
-    @property
-    def is_live(self) -> bool:
-        return bool(self.raw["isIntegrationLive"]) and bool(self.raw["supportedProviders"])
 
     @property
     def display_name(self) -> str:
@@ -61,7 +67,7 @@ class ChargePointVariant(_Variant):
 
 
 @dataclass(frozen=True)
-class HeatPumpMake:
+class HeatPumpMake(_Integrated):
     raw: dict[str, Any]
 
     @property
@@ -71,14 +77,6 @@ class HeatPumpMake:
     @property
     def option_id(self) -> str:
         return f"hp-make:{slug(self.make)}"
-
-    @property
-    def providers(self) -> list[str]:
-        return list(self.raw["supportedProviders"])
-
-    @property
-    def is_live(self) -> bool:
-        return bool(self.raw["isIntegrationLive"]) and bool(self.raw["supportedProviders"])
 
     @property
     def display_name(self) -> str:
