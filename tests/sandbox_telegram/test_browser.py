@@ -61,3 +61,27 @@ async def test_user_taps_a_button_and_sees_the_edit(live_server: str) -> None:
             await browser.close()
             await application.updater.stop()
             await application.stop()
+
+
+async def test_a_start_link_opens_the_chat_as_telegram_would(live_server: str) -> None:
+    """Opening the page from a hand-off link sends /start <payload> once; a pasted t.me
+    link is sent as the command a tap on it would produce."""
+    from playwright.async_api import async_playwright, expect
+
+    async with SimClient(live_server) as sim, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{live_server}/?user=32&name=Bo&start=Tok_en-123")
+            user_rows = page.locator(".row.user .text")
+            await expect(user_rows.first).to_have_text("/start Tok_en-123")
+            assert "start=" not in page.url
+            await page.reload()
+            await expect(page.locator("#status")).to_have_text("online")
+            await page.fill("#text", "https://t.me/smartflex_demo_bot?start=Second_1")
+            await page.press("#text", "Enter")
+            await expect(user_rows.last).to_have_text("/start Second_1")
+            texts = [m.text for m in await sim.transcript(32) if m.sender == "user"]
+            assert texts == ["/start Tok_en-123", "/start Second_1"]
+        finally:
+            await browser.close()

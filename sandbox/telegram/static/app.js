@@ -219,6 +219,17 @@ function listen() {
 $("who").addEventListener("submit", (event) => { event.preventDefault(); openChat(); });
 $("bot").addEventListener("change", () => { state.bot = $("bot").value; openChat(); });
 $("alert-ok").addEventListener("click", () => { $("alert").hidden = true; });
+// Tapping a https://t.me/<bot>?start=<payload> link makes Telegram send "/start <payload>";
+// a pasted link, or one that opened this page (?start=...), does the same here.
+function asCommand(text) {
+  const link = text.trim().match(/^(?:https?:\/\/)?t\.me\/[A-Za-z0-9_]+\?start=([A-Za-z0-9_-]{1,64})$/);
+  return link ? `/start ${link[1]}` : text;
+}
+
+async function sendText(text) {
+  await api("POST", "/sim/message", { user_id: state.userId, text: asCommand(text), first_name: state.name });
+}
+
 $("composer").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = $("text");
@@ -226,12 +237,21 @@ $("composer").addEventListener("submit", async (event) => {
   if (!text.trim() || state.userId === null) return;
   input.value = "";
   try {
-    await api("POST", "/sim/message", { user_id: state.userId, text, first_name: state.name });
+    await sendText(text);
   } catch (error) {
     input.value = text;
     showError(error);
   }
 });
+
+async function followStartLink() {
+  const payload = params.get("start");
+  if (!payload || state.userId === null) return;
+  const url = new URL(location.href);
+  url.searchParams.delete("start");  // a reload must not send it twice
+  history.replaceState(null, "", url);
+  await sendText(`/start ${payload}`);
+}
 
 (async () => {
   if (params.get("user")) $("user-id").value = params.get("user");
@@ -239,4 +259,5 @@ $("composer").addEventListener("submit", async (event) => {
   await loadBots().catch(showError);
   listen();
   openChat();
+  await followStartLink().catch(showError);
 })();
