@@ -62,6 +62,11 @@ async def filter_list(turn: Turn, text: str) -> None:
         await turn.show_current(turn.text("notice.stale"))
 
 
+# Serial numbers, VINs and the like are short; a pasted essay is a mistake, not an answer, and
+# would bloat the stored conversation until the last input is submitted.
+MAX_INPUT = 200
+
+
 async def answer_input(turn: Turn, text: str | None) -> None:
     """Record one answer (None = skipped); submit all of them after the last one."""
     turn.fire("submit_input")
@@ -75,6 +80,10 @@ async def answer_input(turn: Turn, text: str | None) -> None:
         conv.input_index = 0
         user_input = step.user_inputs[0]
     if text is not None:
+        if len(text) > MAX_INPUT:
+            notice = turn.text("step.input.too_long", limit=MAX_INPUT)
+            turn.show(render_input(conv, step), notice)
+            return
         if user_input.regex and not _fullmatch(user_input.regex, text):
             turn.show(render_input(conv, step), turn.text("step.input.invalid"))
             return

@@ -104,6 +104,9 @@ async def test_ocpp_charger_with_serial_number(user: DialogTester) -> None:
     assert user.state == m.ANSWERING_INPUT
     screen = await user.type("not valid!")
     assert "doesn't look right" in screen.text and user.state == m.ANSWERING_INPUT
+    screen = await user.type("W" * 4000)  # a paste gone wrong: refused before Kraken sees it
+    assert "too long" in screen.text and user.state == m.ANSWERING_INPUT
+    assert len(user.conversation.to_json()) < 1024
     await user.type("WB12345678")
     assert user.state == m.CONFIRMING_ACTION
     # The charger's OCPP endpoint is typed into its app: shown as text, not as a button.
