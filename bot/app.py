@@ -11,6 +11,7 @@ import asyncio
 import logging
 
 from bot.config import Settings
+from bot.handlers import publish_commands
 from bot.notifier import running_worker
 from bot.runtime import open_runtime
 from bot.web import ALLOWED_UPDATES, create_web_app, serve
@@ -23,6 +24,7 @@ async def _run(settings: Settings) -> None:
         application = runtime.application
         assert application.updater is not None
         await application.start()
+        await publish_commands(application.bot, runtime.settings.default_locale)
         await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         async with running_worker(runtime.notifier_worker()):
             rearmed = await runtime.polls.rearm()

@@ -13,7 +13,7 @@ import logging
 from datetime import timedelta
 
 from redis.asyncio import Redis
-from telegram import Update
+from telegram import Bot, BotCommand, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -53,13 +53,15 @@ from dialogs.events import (
     Tap,
     Text,
 )
-from dialogs.i18n import available_locales, resolve_locale
+from dialogs.i18n import available_locales, resolve_locale, t
 from dialogs.screen import Screen
 from kraken.errors import KrakenError
 
 log = logging.getLogger(__name__)
 
 PENDING_SWITCH_TTL = timedelta(minutes=15)
+# Each is a method of Handlers of the same name, and has a `bot.command.<name>` description.
+COMMANDS = ("start", "help", "status", "cancel", "language", "support")
 PRIVATE = filters.ChatType.PRIVATE
 
 
@@ -81,16 +83,8 @@ class Handlers:
 
     def install(self, app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(TypeHandler(Update, self.dedupe), group=-1)
-        commands = {
-            "start": self.start,
-            "help": self.help,
-            "status": self.status,
-            "cancel": self.cancel,
-            "language": self.language,
-            "support": self.support,
-        }
-        for name, callback in commands.items():
-            app.add_handler(CommandHandler(name, callback, filters=PRIVATE))
+        for name in COMMANDS:
+            app.add_handler(CommandHandler(name, getattr(self, name), filters=PRIVATE))
         app.add_handler(CallbackQueryHandler(self.callback))
         app.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, self.text))
         app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, self.unknown_command))
@@ -265,6 +259,15 @@ class Handlers:
             await context.bot.send_message(update.effective_chat.id, screen.text, parse_mode="HTML")
         except Exception:  # the error path must never raise; Telegram itself may be the problem
             log.exception("could not tell chat %s about an error", update.effective_chat.id)
+
+
+async def publish_commands(bot: Bot, default_locale: str) -> None:
+    """The command menu Telegram shows, in every language we speak (the default for the rest)."""
+    for locale in available_locales():
+        menu = [BotCommand(name, t(locale, f"bot.command.{name}")) for name in COMMANDS]
+        await bot.set_my_commands(menu, language_code=locale)
+        if locale == default_locale:
+            await bot.set_my_commands(menu)
 
 
 def _intent(grant: HandoffGrant) -> Intent | None:

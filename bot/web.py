@@ -21,6 +21,7 @@ from starlette.routing import Route
 from telegram import Update
 
 from bot.config import Settings
+from bot.handlers import publish_commands
 from bot.handoff.http import support_routes
 from bot.handoff.links import deep_link
 from bot.metrics import metrics_route
@@ -123,6 +124,7 @@ async def _run_web(settings: Settings) -> None:
             allowed_updates=ALLOWED_UPDATES,
         )
         await runtime.application.start()
+        await publish_commands(runtime.application.bot, settings.default_locale)
         try:
             await serve(create_web_app(runtime, webhook=True), settings.port)
         finally:

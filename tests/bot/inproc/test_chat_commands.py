@@ -6,7 +6,9 @@ from typing import Any
 
 from telegram import Update
 
+from bot.handlers import COMMANDS, publish_commands
 from bot.testing import InProcessDeployment
+from dialogs.i18n import t
 from sandbox.kraken.faults import Fault
 from tests.bot.inproc.conftest import ACCOUNT, OTHER_ACCOUNT, USER
 
@@ -93,3 +95,20 @@ async def test_the_user_hears_back_when_kraken_is_down(started: InProcessDeploym
     assert "didn't go through" in text or "something went wrong" in text
     after = await d.runtime.service.peek(USER)
     assert before is not None and after is not None and after.step_id == before.step_id
+
+
+async def test_the_command_menu_is_published_in_every_language(
+    deployment: InProcessDeployment,
+) -> None:
+    bot = deployment.runtime.application.bot
+    await publish_commands(bot, "en")
+    default = await bot.get_my_commands()
+    german = await bot.get_my_commands(language_code="de")
+    assert [c.command for c in default] == list(COMMANDS)
+    assert [c.command for c in german] == list(COMMANDS)
+    assert dict((c.command, c.description) for c in default)["status"] == t(
+        "en", "bot.command.status"
+    )
+    assert (
+        dict((c.command, c.description) for c in german)["status"] == "Deine Geräte und ihr Status"
+    )
