@@ -1,0 +1,63 @@
+"""Hand-off links with an intent, and a wait that runs past the notifier's bound."""
+
+from __future__ import annotations
+
+from bot.handoff.request import ReAuthenticate, ResumeWizard
+from bot.testing import InProcessDeployment
+from tests.bot.inproc.conftest import ACCOUNT, USER
+
+SECOND_USER = 2002
+
+
+async def reach_waiting(d: InProcessDeployment) -> None:
+    await d.user_taps(USER, "Heat pump")
+    await d.user_taps(USER, "Daikin")
+    await d.sign_in(USER, "Sign in")
+
+
+async def test_a_wait_past_the_bound_stops_with_what_to_do_and_a_reference(
+    started: InProcessDeployment,
+) -> None:
+    d = started
+    await reach_waiting(d)
+    last_try = d.runtime.polls.policy.max_tries()
+    assert await d.notifier_look(USER, attempt=last_try) == "overdue"
+
+    newest = (await d.sim.transcript(USER))[-1]
+    assert "taking much longer than usual" in newest.text
+    assert "SF-" in newest.text  # the support reference to quote
+    active = await d.runtime.redis.client.hgetall(d.runtime.keys.active_polls())
+    assert active == {}  # nothing keeps polling a wait we gave up on
+
+
+async def test_a_reauthentication_link_opens_the_providers_sign_in(
+    started: InProcessDeployment,
+) -> None:
+    d = started
+    await reach_waiting(d)
+    d.advance(d.sandbox.config.delays.wait_for_live_integration)
+    assert await d.notifier_look(USER, attempt=2) == "changed"
+    (device,) = await d.runtime.kraken.devices(ACCOUNT)
+
+    issued = await d.runtime.handoff.issue(ACCOUNT, 1, ReAuthenticate(device.id))
+    await d.user_says(SECOND_USER, f"/start {issued.token}", first_name="Cy")
+    newest = (await d.sim.transcript(SECOND_USER))[-1]
+    assert any("Sign in" in label for label in newest.labels)
+    conv = await d.runtime.service.peek(SECOND_USER)
+    assert conv is not None and conv.state == "signing_in" and conv.account_number == ACCOUNT
+
+
+async def test_a_resume_link_opens_that_wizard_where_it_stands(
+    started: InProcessDeployment,
+) -> None:
+    d = started
+    await d.user_taps(USER, "Heat pump")  # USER's wizard now asks for the make
+    conv = await d.runtime.service.peek(USER)
+    assert conv is not None and conv.wizard_id is not None
+
+    issued = await d.runtime.handoff.issue(ACCOUNT, 1, ResumeWizard(conv.wizard_id))
+    await d.user_says(SECOND_USER, f"/start {issued.token}", first_name="Cy")
+    newest = (await d.sim.transcript(SECOND_USER))[-1]
+    assert "Daikin" in newest.labels
+    resumed = await d.runtime.service.peek(SECOND_USER)
+    assert resumed is not None and resumed.wizard_id == conv.wizard_id
