@@ -26,7 +26,7 @@ async def test_a_wait_past_the_bound_stops_with_what_to_do_and_a_reference(
     newest = (await d.sim.transcript(USER))[-1]
     assert "taking much longer than usual" in newest.text
     assert "SF-" in newest.text  # the support reference to quote
-    active = await d.runtime.redis.client.hgetall(d.runtime.keys.active_polls())
+    active = await d.runtime.redis.client.hgetall(d.runtime.keys.active_polls())  # type: ignore[misc]
     assert active == {}  # nothing keeps polling a wait we gave up on
 
 
