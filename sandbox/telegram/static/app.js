@@ -251,6 +251,7 @@ async function followStartLink() {
   url.searchParams.delete("start");  // a reload must not send it twice
   history.replaceState(null, "", url);
   await sendText(`/start ${payload}`);
+  refresh();  // the event stream may not be connected yet this early: don't wait for it
 }
 
 (async () => {
