@@ -104,8 +104,10 @@ def render_list(conv: Conversation, step: SelectFromListStep) -> Screen:
         status = t(loc, "step.list.no_match", filter=conv.list_filter)
     elif conv.list_filter:
         status = t(loc, "step.list.filtered", count=len(indices), filter=conv.list_filter)
-    else:
+    elif pages > 1:
         status = t(loc, "step.list.count", count=len(indices))
+    else:
+        status = ""  # every option is on screen: counting them adds nothing
     if pages > 1:
         status += " · " + t(loc, "step.list.page", page=page + 1, pages=pages)
     long_list = len(step.options) > PAGE_SIZE and not conv.list_filter
