@@ -10,6 +10,8 @@ import argparse
 import asyncio
 import logging
 
+from telegram.error import TelegramError
+
 from bot.config import Settings
 from bot.handlers import publish_commands
 from bot.notifier import running_worker
@@ -19,13 +21,21 @@ from bot.web import ALLOWED_UPDATES, create_web_app, serve
 log = logging.getLogger(__name__)
 
 
+def _polling_problem(error: TelegramError) -> None:
+    """One line per failed getUpdates (PTB retries with backoff), not a traceback each time;
+    a Conflict means a second poller — or a webhook — is using this bot token."""
+    log.warning("getUpdates failed: %s: %s", type(error).__name__, error.message)
+
+
 async def _run(settings: Settings) -> None:
     async with open_runtime(settings, polling=True) as runtime:
         application = runtime.application
         assert application.updater is not None
         await application.start()
         await publish_commands(application.bot, runtime.settings.default_locale)
-        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        await application.updater.start_polling(
+            allowed_updates=ALLOWED_UPDATES, error_callback=_polling_problem
+        )
         async with running_worker(runtime.notifier_worker()):
             rearmed = await runtime.polls.rearm()
             log.info("bot running as @%s; %d waits re-armed", runtime.bot_username, rearmed)
