@@ -61,3 +61,23 @@ async def test_a_resume_link_opens_that_wizard_where_it_stands(
     assert "Daikin" in newest.labels
     resumed = await d.runtime.service.peek(SECOND_USER)
     assert resumed is not None and resumed.wizard_id == conv.wizard_id
+
+
+async def test_a_lost_conversation_is_rebuilt_from_kraken_on_the_next_tap(
+    started: InProcessDeployment,
+) -> None:
+    d = started
+    await d.user_taps(USER, "Heat pump")
+    before = await d.runtime.service.peek(USER)
+    assert before is not None
+    await d.runtime.store.delete(USER)  # expired after weeks of silence, or Redis was flushed
+
+    await d.user_taps(USER, "Daikin")  # a button from before the loss
+    newest = (await d.sim.transcript(USER))[-1]
+    assert "Welcome back" in newest.text
+    rebuilt = await d.runtime.service.peek(USER)
+    assert rebuilt is not None and rebuilt.wizard_id == before.wizard_id
+    assert rebuilt.account_number == ACCOUNT
+
+    await d.user_taps(USER, "Pick up where I left off")
+    assert "Daikin" in (await d.sim.transcript(USER))[-1].labels
