@@ -99,7 +99,6 @@ class ChatService:
         *,
         language_code: str | None = None,
         notify: bool = False,
-        extra: Sequence[Screen] = (),
     ) -> Turn:
         """Apply `event` to the chat; `notify` sends new messages (a push) instead of edits."""
         started = time.perf_counter()
@@ -111,14 +110,16 @@ class ChatService:
             before_state, before_wizard = conv.state, conv.wizard_id
             outcome = await handle(conv, event, self.kraken, self.snapshots)
             after = outcome.conversation
-            screens = [*extra, *outcome.screens]
             try:
-                after = await self._deliver(chat_id, after, screens, notify)
+                after = await self._deliver(chat_id, after, outcome.screens, notify)
             finally:
+                # Kraken has moved on whether or not Telegram took the message: keep what
+                # happened and keep watching, so the notifier can still tell the user.
                 await self._save(chat_id, stored, after)
-            await self._apply_effects(chat_id, after, outcome)
-            if isinstance(event, Begin) and after.account_number:
-                await self.bindings.bind(chat_id, Binding(after.account_number, after.property_id))
+                await self._apply_effects(chat_id, after, outcome)
+                if isinstance(event, Begin) and after.account_number:
+                    binding = Binding(after.account_number, after.property_id)
+                    await self.bindings.bind(chat_id, binding)
             self._count(before_state, before_wizard, after)
         self.metrics.handler_latency.observe(time.perf_counter() - started)
         return Turn(after, outcome)

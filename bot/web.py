@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.config import Settings
 from bot.handlers import publish_commands
@@ -69,10 +70,16 @@ def create_web_app(runtime: Runtime, *, webhook: bool) -> Starlette:
             return HTMLResponse(page, status_code=400)
         base = settings.public_url or str(request.base_url).rstrip("/")
         continuation = f"{base}{request.url.path}?{request.url.query}"
-        turn = await runtime.service.run(target.chat_id, AuthCallback(continuation), notify=True)
-        conv = turn.conversation
-        kind = "denied" if conv.state == m.SIGNING_IN else "done"
-        return HTMLResponse(oauth_page(conv.locale, kind=kind, bot_link=bot_link))
+        try:
+            await runtime.service.run(target.chat_id, AuthCallback(continuation), notify=True)
+        except TelegramError as error:
+            # The sign-in itself went through and was saved; only the chat message failed.
+            # The browser still hears how it went, and the chat catches up on the next look.
+            log.warning("oauth callback: could not tell chat %s: %s", target.chat_id, error)
+        conv = await runtime.service.peek(target.chat_id)
+        locale = conv.locale if conv else settings.default_locale
+        kind = "denied" if conv is not None and conv.state == m.SIGNING_IN else "done"
+        return HTMLResponse(oauth_page(locale, kind=kind, bot_link=bot_link))
 
     async def healthz(request: Request) -> Response:
         checks: dict[str, Any] = {}

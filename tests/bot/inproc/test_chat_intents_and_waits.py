@@ -81,3 +81,19 @@ async def test_a_lost_conversation_is_rebuilt_from_kraken_on_the_next_tap(
 
     await d.user_taps(USER, "Pick up where I left off")
     assert "Daikin" in (await d.sim.transcript(USER))[-1].labels
+
+
+async def test_telegram_failing_after_a_sign_in_loses_neither_the_step_nor_the_watch(
+    started: InProcessDeployment,
+) -> None:
+    d = started
+    await d.user_taps(USER, "Heat pump")
+    await d.user_taps(USER, "Daikin")
+    await d.sim.fault("sendMessage", error_code=500, times=20)  # Telegram is down for a while
+    page = await d.sign_in(USER, "Sign in")
+
+    assert page.status_code == 200 and "signed in" in page.text  # the browser still hears it
+    conv = await d.runtime.service.peek(USER)
+    assert conv is not None and conv.state == "waiting"  # what Kraken did was kept
+    active = await d.runtime.redis.client.hgetall(d.runtime.keys.active_polls())  # type: ignore[misc]
+    assert active == {f"{USER}|{conv.wizard_id}".encode(): (conv.step_id or "").encode()}
