@@ -18,6 +18,7 @@ from typing import Any
 from arq import Retry
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
+from telegram.error import TelegramError
 
 from bot.polling import POLL_FUNCTION, PollScheduler
 from bot.screens import wait_overdue
@@ -47,6 +48,10 @@ async def poll_wizard(
         notifier.service.metrics.notifier_lag.observe(max(0.0, time.time() - scheduled_ms / 1000))
     try:
         result = await notifier.service.poll(chat_id, wizard_id, step_id)
+    except TelegramError as error:
+        # The news is still news (the turn was not saved): tell it on the next look.
+        log.warning("poll of wizard %s could not reach the chat: %s", wizard_id, error)
+        result = PollResult.WAITING
     except KrakenError as error:
         if error.category not in (ErrorCategory.RETRY, ErrorCategory.REAUTHENTICATE):
             log.warning("poll of wizard %s stopped: %s", wizard_id, error.code)

@@ -110,16 +110,20 @@ class ChatService:
             before_state, before_wizard = conv.state, conv.wizard_id
             outcome = await handle(conv, event, self.kraken, self.snapshots)
             after = outcome.conversation
+            delivered = False
             try:
                 after = await self._deliver(chat_id, after, outcome.screens, notify)
+                delivered = True
             finally:
-                # Kraken has moved on whether or not Telegram took the message: keep what
-                # happened and keep watching, so the notifier can still tell the user.
-                await self._save(chat_id, stored, after)
-                await self._apply_effects(chat_id, after, outcome)
-                if isinstance(event, Begin) and after.account_number:
-                    binding = Binding(after.account_number, after.property_id)
-                    await self.bindings.bind(chat_id, binding)
+                # A turn that acted on Kraken is kept even if Telegram did not take the
+                # message (Kraken has moved on; the watch must go on). A notifier turn only
+                # read Kraken: left unsaved, the next look finds the same news and retells it.
+                if delivered or not isinstance(event, WizardChanged):
+                    await self._save(chat_id, stored, after)
+                    await self._apply_effects(chat_id, after, outcome)
+                    if isinstance(event, Begin) and after.account_number:
+                        binding = Binding(after.account_number, after.property_id)
+                        await self.bindings.bind(chat_id, binding)
             self._count(before_state, before_wizard, after)
         self.metrics.handler_latency.observe(time.perf_counter() - started)
         return Turn(after, outcome)

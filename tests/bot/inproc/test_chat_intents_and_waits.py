@@ -97,3 +97,21 @@ async def test_telegram_failing_after_a_sign_in_loses_neither_the_step_nor_the_w
     assert conv is not None and conv.state == "waiting"  # what Kraken did was kept
     active = await d.runtime.redis.client.hgetall(d.runtime.keys.active_polls())  # type: ignore[misc]
     assert active == {f"{USER}|{conv.wizard_id}".encode(): (conv.step_id or "").encode()}
+
+
+async def test_news_the_notifier_could_not_deliver_is_told_on_a_later_look_once(
+    started: InProcessDeployment,
+) -> None:
+    d = started
+    await reach_waiting(d)
+    d.advance(d.sandbox.config.delays.wait_for_live_integration)
+    await d.sim.fault("sendMessage", error_code=502, times=1)
+
+    retry_in = await d.notifier_look(USER, attempt=2)
+    assert retry_in == d.runtime.polls.policy.delay(2)  # looks again later...
+    conv = await d.runtime.service.peek(USER)
+    assert conv is not None and conv.state == "waiting"  # ...with the news still untold
+
+    assert await d.notifier_look(USER, attempt=3) == "changed"
+    told = [m for m in await d.sim.transcript(USER) if "is connected" in m.text]
+    assert len(told) == 1
