@@ -1,0 +1,34 @@
+"""A wheel of the project carries everything it reads at run time, not just the Python."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.e2e
+def test_the_wheel_ships_catalogs_operations_schema_and_the_chat_page(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {
+        *(
+            f"locales/{p.parent.parent.name}/LC_MESSAGES/messages.po"
+            for p in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po")
+        ),
+        *(f"kraken/operations/{p.name}" for p in (ROOT / "kraken/operations").glob("*.graphql")),
+        "sandbox/kraken/schema.graphql",
+        "sandbox/kraken/catalog.json",
+        "sandbox/telegram/static/index.html",
+        "sandbox/telegram/static/app.js",
+    }
+    assert len(expected) > 25
+    assert expected <= names, sorted(expected - names)
