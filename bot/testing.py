@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from arq import Retry
@@ -31,6 +31,7 @@ from bot.service import PollResult
 from bot.web import create_web_app
 from sandbox.kraken import Sandbox, SandboxConfig
 from sandbox.kraken import create_app as create_sandbox_app
+from sandbox.kraken.browser import press_consent
 from sandbox.kraken.config import DEFAULT_API_KEY
 from sandbox.telegram import DEFAULT_TOKEN, DEFAULT_USERNAME, Emulator, EmulatorConfig
 from sandbox.telegram import create_app as create_emulator_app
@@ -146,14 +147,8 @@ class InProcessDeployment:
         """Open the sign-in link, answer the provider's consent page, follow the redirect
         back to the bot's `/oauth/callback`; returns the page the browser ends on."""
         authorize = await self.sim.open_url(user_id, await self.button(user_id, label))
-        consent = await self.browser.get(authorize)
-        consent.raise_for_status()
-        query = {k: v[0] for k, v in parse_qs(urlsplit(authorize).query).items()}
-        form = {**query, "decision": "allow" if allow else "deny"}
-        redirect = await self.browser.post(authorize.split("?", 1)[0], data=form)
-        if redirect.status_code != 303:
-            raise AssertionError(f"consent page answered {redirect.status_code}")
-        return await self.browser.get(redirect.headers["location"])
+        landed = await press_consent(self.browser, authorize, allow=allow)
+        return await self.browser.get(landed)
 
     # ------------------------------------------------------------------ the outside world
 

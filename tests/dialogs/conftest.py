@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -14,6 +13,7 @@ from dialogs.testing import DialogTester
 from kraken.client import KrakenClient
 from kraken.credentials import ApiKeyCredentials
 from sandbox.kraken import SandboxClock, SandboxConfig, create_app
+from sandbox.kraken.browser import press_consent
 
 from .limits import assert_fits_telegram
 
@@ -44,17 +44,7 @@ class Sandbox:
 
     async def consent(self, authorization_url: str, *, allow: bool = True) -> str:
         """Open the provider's page, press Allow/Deny; returns the URL the browser lands on."""
-        page = await self.http.get(authorization_url)
-        assert page.status_code == 200
-        query = {k: v[0] for k, v in parse_qs(urlsplit(authorization_url).query).items()}
-        form = {
-            "state": query["state"],
-            "redirect_uri": query["redirect_uri"],
-            "decision": "allow" if allow else "deny",
-        }
-        answer = await self.http.post(urlsplit(authorization_url).path, data=form)
-        assert answer.status_code == 303
-        return answer.headers["location"]
+        return await press_consent(self.http, authorization_url, allow=allow)
 
 
 @pytest.fixture

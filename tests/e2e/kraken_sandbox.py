@@ -8,10 +8,11 @@ button. Nothing here imports the bot: it is the outside world.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 
 import httpx
+
+from sandbox.kraken.browser import press_consent
 
 API_KEY = "sandbox-api-key"
 WIZARD_QUERY = """
@@ -37,22 +38,6 @@ query E2EDevices($accountNumber: String!) {
   devices(accountNumber: $accountNumber) { id status { current } }
 }
 """
-
-
-class _FormFields(HTMLParser):
-    """Collects `<input name value>` pairs of the consent page's form."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self.action: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "form":
-            self.action = values.get("action")
-        elif tag == "input" and values.get("type") == "hidden" and values.get("name"):
-            self.fields[str(values["name"])] = values.get("value") or ""
 
 
 @dataclass
@@ -122,14 +107,5 @@ class KrakenSandbox:
 
     async def consent(self, authorization_url: str, *, allow: bool) -> str:
         """Open the consent page, press Allow or Deny; returns where the browser is sent."""
-        async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as browser:
-            page = await browser.get(authorization_url)
-            assert page.status_code == 200, page.text
-            form = _FormFields()
-            form.feed(page.text)
-            target = httpx.URL(authorization_url).join(form.action or authorization_url)
-            answer = await browser.post(
-                target, data={**form.fields, "decision": "allow" if allow else "deny"}
-            )
-        assert answer.status_code == 303, answer.text
-        return answer.headers["location"]
+        async with httpx.AsyncClient(timeout=10.0) as browser:
+            return await press_consent(browser, authorization_url, allow=allow)

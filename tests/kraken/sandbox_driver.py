@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -23,6 +22,7 @@ from kraken.models import (
     WaitForTransitionStep,
     Wizard,
 )
+from sandbox.kraken.browser import press_consent
 
 ACCOUNT = "A-SANDBOX1"
 PROPERTY = 1
@@ -66,14 +66,8 @@ class Driver:
 
     async def consent(self, step: AuthFlowStep, *, allow: bool = True) -> str:
         """Click Allow (or Deny) on the fake manufacturer's page; return where it redirects."""
-        assert step.authorization_uri and step.redirect_uri
-        parts = urlsplit(step.authorization_uri)
-        state = dict(p.split("=", 1) for p in parts.query.split("&"))["state"]
-        form = {"state": state, "redirect_uri": step.redirect_uri}
-        form["decision"] = "allow" if allow else "deny"
-        response = await self.hooks.post(parts.path, data=form)
-        assert response.status_code == 303, response.text
-        return response.headers["location"]
+        assert step.authorization_uri
+        return await press_consent(self.hooks, step.authorization_uri, allow=allow)
 
     async def reread(self, wizard: Wizard) -> Wizard:
         return await self.client.wizard(ACCOUNT, wizard.id)

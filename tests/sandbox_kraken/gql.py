@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from sandbox.kraken.browser import press_consent
+
 ACCOUNT = "A-SANDBOX1"
 LIST_STEPS = (
     "SelectDeviceType",
@@ -167,19 +169,8 @@ class Driver:
 
     async def consent(self, step: dict[str, Any], decision: str = "allow") -> str:
         """Open the fake provider page and press a button; returns where the browser lands."""
-        page = await self.http.get(step["authorizationUri"])
-        assert page.status_code == 200 and "Allow" in page.text
-        form = dict(httpx.URL(step["authorizationUri"]).params)
-        response = await self.http.post(
-            httpx.URL(step["authorizationUri"]).copy_with(query=None),
-            data={
-                "state": form["state"],
-                "redirect_uri": form["redirect_uri"],
-                "decision": decision,
-            },
-        )
-        assert response.status_code == 303
-        return response.headers["location"]
+        assert "Allow" in (await self.http.get(step["authorizationUri"])).text
+        return await press_consent(self.http, step["authorizationUri"], allow=decision == "allow")
 
     async def devices(self, account: str = ACCOUNT) -> list[dict[str, Any]]:
         data = await self.gql(
