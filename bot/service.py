@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from enum import Enum
 from typing import Protocol
 
@@ -37,6 +38,9 @@ from kraken.models import Device
 
 log = logging.getLogger(__name__)
 
+# Renewed every third of it while a turn runs; short, so a worker that dies mid-turn holds the
+# chat for seconds, not half a minute.
+LOCK_TTL = timedelta(seconds=10)
 # Kraken needs a property; hand-offs without one mean the account's first (usually only) one.
 DEFAULT_PROPERTY_ID = 1
 _FINISHED_STATES = frozenset({m.LIVE, m.CANCELLED})
@@ -102,7 +106,7 @@ class ChatService:
     ) -> Turn:
         """Apply `event` to the chat; `notify` sends new messages (a push) instead of edits."""
         started = time.perf_counter()
-        async with self.store.lock(chat_id):
+        async with self.store.lock(chat_id, ttl=LOCK_TTL):
             stored = await self.store.load(chat_id)
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
             if stored is None and not isinstance(event, Begin):
@@ -145,7 +149,7 @@ class ChatService:
 
     async def say(self, chat_id: int, screens: Sequence[Screen], language_code: str | None) -> None:
         """Show bot-level screens (help, errors) and remember the live message they leave."""
-        async with self.store.lock(chat_id):
+        async with self.store.lock(chat_id, ttl=LOCK_TTL):
             stored = await self.store.load(chat_id)
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
             conv = await self._deliver(chat_id, conv, screens, notify=False)
