@@ -79,10 +79,15 @@ class Settings(BaseSettings):
             give_up_after=self.poll_give_up_after,
         )
 
+    def bot_token(self) -> str:
+        """The token in clear, for the Telegram client only (never log it)."""
+        if self.telegram_bot_token is None:
+            raise ConfigError("TELEGRAM_BOT_TOKEN", "is required but not set")
+        return self.telegram_bot_token.get_secret_value()
+
     def bot_id(self) -> int:
         """The numeric id Telegram encodes in the token's first half; needs no API call."""
-        token = self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else "0:"
-        return int(token.split(":", 1)[0])
+        return int(self.bot_token().split(":", 1)[0])
 
     @field_validator("telegram_api_url", "public_url")
     @classmethod

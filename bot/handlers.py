@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from redis.asyncio import Redis
@@ -30,6 +31,7 @@ from bot import screens
 from bot.handoff.request import ReAuthenticate as HandoffReAuth
 from bot.handoff.request import ResumeWizard
 from bot.handoff.service import (
+    HandoffError,
     HandoffExpired,
     HandoffGrant,
     HandoffMalformed,
@@ -41,6 +43,7 @@ from bot.service import DEFAULT_PROPERTY_ID, ChatService
 from bot.state.dedupe import UpdateDeduper
 from bot.state.keys import KeySpace
 from bot.state.lock import LockTimeout
+from dialogs.conversation import Conversation
 from dialogs.events import (
     Begin,
     Cancel,
@@ -53,7 +56,7 @@ from dialogs.events import (
     Tap,
     Text,
 )
-from dialogs.i18n import available_locales, resolve_locale, t
+from dialogs.i18n import available_locales, t
 from dialogs.screen import Screen
 from kraken.errors import KrakenError
 
@@ -63,6 +66,23 @@ PENDING_SWITCH_TTL = timedelta(minutes=15)
 # Each is a method of Handlers of the same name, and has a `bot.command.<name>` description.
 COMMANDS = ("start", "help", "status", "cancel", "language", "support")
 PRIVATE = filters.ChatType.PRIVATE
+
+
+@dataclass(frozen=True)
+class _Chat:
+    id: int
+    language: str | None
+    conv: Conversation | None
+    locale: str
+
+
+# Which message each refused hand-off gets (`bot.handoff.<kind>`).
+_HANDOFF_PROBLEMS: dict[type[HandoffError], str] = {
+    HandoffMalformed: "malformed",
+    HandoffUnknown: "unknown",
+    HandoffUsed: "used",
+    HandoffExpired: "expired",
+}
 
 
 class Handlers:
@@ -100,15 +120,11 @@ class Handlers:
             log.info("duplicate update %s dropped", update.update_id)
             raise ApplicationHandlerStop
 
-    async def _locale(self, update: Update) -> str:
-        chat = update.effective_chat
-        conv = await self.service.peek(chat.id) if chat else None
-        if conv is not None:
-            return conv.locale
-        user = update.effective_user
-        return resolve_locale(
-            user.language_code if user else None, None, self.service.default_locale
-        )
+    async def _chat(self, update: Update) -> _Chat:
+        """The chat, its stored conversation (read once per update) and its language."""
+        chat_id, language = self._ids(update)
+        conv = await self.service.peek(chat_id)
+        return _Chat(chat_id, language, conv, self.service.locale_for(conv, language))
 
     @staticmethod
     def _ids(update: Update) -> tuple[int, str | None]:
@@ -123,39 +139,28 @@ class Handlers:
     # ------------------------------------------------------------------ commands
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat_id, language = self._ids(update)
+        chat = await self._chat(update)
         token = context.args[0] if context.args else None
-        locale = await self._locale(update)
         if token is None:
-            if await self.service.binding(chat_id) is not None:
-                await self.service.run(chat_id, CheckNow(), language_code=language)
+            if await self.service.binding(chat.id, chat.conv) is not None:
+                await self.service.run(chat.id, CheckNow(), language_code=chat.language)
             else:
-                await self._say(update, screens.start_without_link(locale))
+                await self._say(update, screens.start_without_link(chat.locale))
             return
         try:
             grant = await self.handoff.redeem(token)
-        except HandoffMalformed:
-            await self._say(update, screens.handoff_problem(locale, "malformed"))
+        except HandoffError as error:
+            kind = _HANDOFF_PROBLEMS[type(error)]
+            await self._say(update, screens.handoff_problem(chat.locale, kind))
             return
-        except HandoffUnknown:
-            await self._say(update, screens.handoff_problem(locale, "unknown"))
+        current = chat.conv.account_number if chat.conv else None
+        if current and current != grant.account_number:
+            switch = json.dumps(grant.to_record())
+            await self.redis.set(self.keys.pending_switch(chat.id), switch, ex=PENDING_SWITCH_TTL)
+            screen = screens.confirm_switch(chat.locale, current, grant.account_number)
+            await self._say(update, screen)
             return
-        except HandoffUsed:
-            await self._say(update, screens.handoff_problem(locale, "used"))
-            return
-        except HandoffExpired:
-            await self._say(update, screens.handoff_problem(locale, "expired"))
-            return
-        conv = await self.service.peek(chat_id)
-        if conv is not None and conv.account_number and conv.account_number != grant.account_number:
-            await self.redis.set(
-                self.keys.pending_switch(chat_id), _grant_json(grant), ex=PENDING_SWITCH_TTL
-            )
-            await self._say(
-                update, screens.confirm_switch(locale, conv.account_number, grant.account_number)
-            )
-            return
-        await self.service.run(chat_id, _begin(grant), language_code=language)
+        await self.service.run(chat.id, _begin(grant), language_code=chat.language)
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id, language = self._ids(update)
@@ -171,24 +176,23 @@ class Handlers:
         if code in available_locales():
             await self.service.run(chat_id, Language(code), language_code=language)
         else:
-            await self._say(update, screens.language_picker(await self._locale(update)))
+            chat = await self._chat(update)
+            await self._say(update, screens.language_picker(chat.locale))
 
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat_id, _ = self._ids(update)
-        locale = await self._locale(update)
-        binding = await self.service.binding(chat_id)
+        chat = await self._chat(update)
+        binding = await self.service.binding(chat.id, chat.conv)
         devices = []
         if binding is not None:
             kraken = self.service.kraken
             devices = list(await kraken.devices(binding.account_number, binding.property_id))
-        await self._say(update, screens.status(locale, binding, devices))
+        await self._say(update, screens.status(chat.locale, binding, devices))
 
     async def support(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat_id, _ = self._ids(update)
-        conv = await self.service.peek(chat_id)
-        screen = screens.support_case(await self._locale(update), conv, chat_id)
-        log.info("support requested chat=%s wizard=%s", chat_id, conv.wizard_id if conv else None)
-        await self._say(update, screen)
+        chat = await self._chat(update)
+        wizard = chat.conv.wizard_id if chat.conv else None
+        log.info("support requested chat=%s wizard=%s", chat.id, wizard)
+        await self._say(update, screens.support_case(chat.locale, chat.conv, chat.id))
 
     # ------------------------------------------------------------------ other updates
 
@@ -218,15 +222,13 @@ class Handlers:
                 return
         elif data in (screens.SWITCH_YES, screens.SWITCH_NO):
             raw = await self.redis.getdel(self.keys.pending_switch(chat_id))
-            locale = await self._locale(update)
-            if raw is None:
-                await self._say(update, screens.switch_expired(locale))
-            elif data == screens.SWITCH_YES:
-                await self.service.run(
-                    chat_id, _begin(_grant_from_json(raw)), language_code=language
-                )
-            else:
-                await self._say(update, screens.switch_kept(locale))
+            if raw is not None and data == screens.SWITCH_YES:
+                grant = HandoffGrant.from_record(json.loads(raw))
+                await self.service.run(chat_id, _begin(grant), language_code=language)
+                return
+            locale = (await self._chat(update)).locale
+            kept = screens.switch_kept(locale) if raw else screens.switch_expired(locale)
+            await self._say(update, kept)
             return
         await self.service.run(chat_id, Tap(data), language_code=language)  # engine says "invalid"
 
@@ -236,10 +238,10 @@ class Handlers:
         await self.service.run(chat_id, Text(update.message.text), language_code=language)
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._say(update, screens.unknown_command(await self._locale(update)))
+        await self._say(update, screens.unknown_command((await self._chat(update)).locale))
 
     async def unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._say(update, screens.unsupported_message(await self._locale(update)))
+        await self._say(update, screens.unsupported_message((await self._chat(update)).locale))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
@@ -249,7 +251,7 @@ class Handlers:
             log.error("unhandled error", exc_info=error)
         if not isinstance(update, Update) or update.effective_chat is None:
             return
-        locale = await self._locale(update)
+        locale = (await self._chat(update)).locale
         screen = (
             screens.busy(locale)
             if isinstance(error, LockTimeout)
@@ -284,25 +286,4 @@ def _begin(grant: HandoffGrant) -> Begin:
         account_number=grant.account_number,
         property_id=grant.property_id if grant.property_id is not None else DEFAULT_PROPERTY_ID,
         intent=_intent(grant),
-    )
-
-
-def _grant_json(grant: HandoffGrant) -> str:
-    intent = grant.intent.spec() if grant.intent is not None else None
-    return json.dumps(
-        {"account": grant.account_number, "property": grant.property_id, "intent": intent}
-    )
-
-
-def _grant_from_json(raw: bytes | str) -> HandoffGrant:
-    from datetime import UTC, datetime
-
-    from bot.handoff.request import parse_intent
-
-    data = json.loads(raw)
-    return HandoffGrant(
-        account_number=data["account"],
-        property_id=data["property"],
-        intent=parse_intent(data["intent"]) if data["intent"] else None,
-        issued_at=datetime.now(UTC),
     )

@@ -58,11 +58,6 @@ class Runtime:
         return build_worker(self.arq, self.keys, NotifierContext(self.service, self.polls))
 
 
-def _secret(value: object) -> str:
-    getter = getattr(value, "get_secret_value", None)
-    return str(getter()) if getter else str(value)
-
-
 def build_application(
     settings: Settings,
     *,
@@ -76,7 +71,7 @@ def build_application(
     httpx_kwargs = {"transport": transport} if transport is not None else None
     builder: ApplicationBuilder = (  # type: ignore[type-arg]
         Application.builder()
-        .token(_secret(settings.telegram_bot_token))
+        .token(settings.bot_token())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .request(

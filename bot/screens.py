@@ -137,6 +137,6 @@ def busy(locale: str) -> Screen:
 
 async def wait_overdue(service: ChatService, chat_id: int) -> Screen:
     conv = await service.peek(chat_id)
-    locale = conv.locale if conv else service.default_locale
+    locale = service.locale_for(conv)
     reference = support_reference(chat_id, conv) if conv else "—"
     return _send(t(locale, "bot.wait_overdue", reference=reference))

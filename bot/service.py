@@ -86,8 +86,14 @@ class ChatService:
 
     # ------------------------------------------------------------------ loading
 
+    def locale_for(self, conv: Conversation | None, language_code: str | None = None) -> str:
+        """The chat's language: its conversation's, else Telegram's for the user, else ours."""
+        if conv is not None:
+            return conv.locale
+        return resolve_locale(language_code, None, self.default_locale)
+
     def new_conversation(self, language_code: str | None) -> Conversation:
-        return Conversation(locale=resolve_locale(language_code, None, self.default_locale))
+        return Conversation(locale=self.locale_for(None, language_code))
 
     async def peek(self, chat_id: int) -> Conversation | None:
         """The stored conversation without taking the lock (read-only callers)."""
@@ -132,9 +138,8 @@ class ChatService:
         self.metrics.handler_latency.observe(time.perf_counter() - started)
         return Turn(after, outcome)
 
-    async def binding(self, chat_id: int) -> Binding | None:
-        """The chat's account: from the conversation, or from the longer-lived binding."""
-        conv = await self.peek(chat_id)
+    async def binding(self, chat_id: int, conv: Conversation | None) -> Binding | None:
+        """The chat's account: from its conversation, or from the longer-lived binding."""
         if conv is not None and conv.account_number:
             return Binding(conv.account_number, conv.property_id)
         return await self.bindings.get(chat_id)

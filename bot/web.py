@@ -77,7 +77,7 @@ def create_web_app(runtime: Runtime, *, webhook: bool) -> Starlette:
             # The browser still hears how it went, and the chat catches up on the next look.
             log.warning("oauth callback: could not tell chat %s: %s", target.chat_id, error)
         conv = await runtime.service.peek(target.chat_id)
-        locale = conv.locale if conv else settings.default_locale
+        locale = runtime.service.locale_for(conv)
         kind = "denied" if conv is not None and conv.state == m.SIGNING_IN else "done"
         return HTMLResponse(oauth_page(locale, kind=kind, bot_link=bot_link))
 

@@ -14,9 +14,10 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -82,6 +83,24 @@ class HandoffGrant:
     intent: Intent | None
     issued_at: datetime
 
+    def to_record(self) -> dict[str, Any]:
+        """The JSON form kept in Redis (behind the token's hash, or while a switch waits)."""
+        return {
+            "account": self.account_number,
+            "property": self.property_id,
+            "intent": self.intent.spec() if self.intent else None,
+            "iat": self.issued_at.timestamp(),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> HandoffGrant:
+        return cls(
+            account_number=record["account"],
+            property_id=record["property"],
+            intent=parse_intent(record["intent"]) if record["intent"] else None,
+            issued_at=datetime.fromtimestamp(record["iat"], UTC),
+        )
+
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -110,13 +129,8 @@ class HandoffService:
         digest = token_hash(token)
         now = self._clock()
         expires = now + self._ttl.total_seconds()
-        record = {
-            "account": account_number,
-            "property": property_id,
-            "intent": intent.spec() if intent else None,
-            "iat": now,
-            "exp": expires,
-        }
+        grant = HandoffGrant(account_number, property_id, intent, datetime.fromtimestamp(now, UTC))
+        record = {**grant.to_record(), "exp": expires}
         ttl_ms = int(self._ttl.total_seconds() * 1000)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._keys.handoff(digest), json.dumps(record), px=ttl_ms)
@@ -146,10 +160,4 @@ class HandoffService:
             raise HandoffExpired("this link has expired")
         if outcome != "ok":
             raise HandoffUnknown("this link is not known")
-        record = json.loads(reply[1])
-        return HandoffGrant(
-            account_number=record["account"],
-            property_id=record["property"],
-            intent=parse_intent(record["intent"]) if record["intent"] else None,
-            issued_at=datetime.fromtimestamp(record["iat"], UTC),
-        )
+        return HandoffGrant.from_record(json.loads(reply[1]))
