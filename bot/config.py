@@ -13,10 +13,17 @@ import re
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.polling import PollPolicy
@@ -27,6 +34,9 @@ SUPPORTED_LOCALES: tuple[str, ...] = ("en", "de", "es", "fr")
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+# Shared secrets an outsider must not guess (Telegram's own limit for the webhook one is 1).
+MIN_SECRET_LENGTH = 16
+_PLAIN_SECONDS = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
 class ConfigError(Exception):
@@ -43,6 +53,31 @@ def _http_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("not a valid URL")
     return value
+
+
+def _plain_seconds(value: object) -> object:
+    """Read "3600" as seconds; anything else goes on to pydantic (ISO 8601 such as P7D, PT1H)."""
+    if isinstance(value, str) and _PLAIN_SECONDS.fullmatch(value.strip()):
+        seconds = float(value)
+        try:
+            return timedelta(seconds=seconds)
+        except OverflowError:  # beyond what timedelta holds: certainly out of bounds
+            return timedelta.max if seconds > 0 else timedelta.min
+    return value
+
+
+def _positive_up_to(days: int) -> AfterValidator:
+    def check(value: timedelta) -> timedelta:
+        if not timedelta(0) < value <= timedelta(days=days):
+            raise ValueError(f"must be more than 0 and at most {days} days")
+        return value
+
+    return AfterValidator(check)
+
+
+# A duration setting: plain seconds or ISO 8601, longer than zero and bounded.
+_UpTo30Days = Annotated[timedelta, BeforeValidator(_plain_seconds), _positive_up_to(30)]
+_UpTo400Days = Annotated[timedelta, BeforeValidator(_plain_seconds), _positive_up_to(400)]
 
 
 class Settings(BaseSettings):
@@ -64,13 +99,15 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     support_api_token: SecretStr | None = None
     default_locale: str = "en"
-    handoff_ttl: timedelta = timedelta(days=7)
+    handoff_ttl: _UpTo30Days = timedelta(days=7)
+    # How long a chat stays bound to its account after it was last used.
+    binding_ttl: _UpTo400Days = timedelta(days=90)
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     # Notifier pacing: first look after this many seconds, growing to the cap, giving up after.
     poll_first_delay: float = Field(default=3.0, gt=0, le=3600)
     poll_max_delay: float = Field(default=60.0, gt=0, le=3600)
-    poll_give_up_after: timedelta = timedelta(hours=1)
+    poll_give_up_after: _UpTo30Days = timedelta(hours=1)
 
     def poll_policy(self) -> PollPolicy:
         return PollPolicy(
@@ -132,18 +169,18 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-256 characters from A-Z a-z 0-9 _ -")
         return value
 
+    @field_validator("webhook_secret", "support_api_token")
+    @classmethod
+    def _check_secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters long")
+        return value
+
     @field_validator("default_locale")
     @classmethod
     def _check_locale(cls, value: str) -> str:
         if value not in SUPPORTED_LOCALES:
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
-        return value
-
-    @field_validator("handoff_ttl")
-    @classmethod
-    def _check_ttl(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be a positive duration (seconds or ISO 8601, e.g. P7D)")
         return value
 
     @field_validator("log_level")

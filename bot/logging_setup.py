@@ -2,9 +2,10 @@
 
 Redaction sits in a handler filter rather than at call sites because the leaks come from
 libraries: httpx logs every request URL, and Bot API URLs carry the bot token in their path
-(`/bot123:ABC/sendMessage`); PTB logs raw updates, whose `/start <token>` text is a live
-hand-off link. Known secret values are replaced verbatim, and the shapes above by pattern, so
-a secret the process never configured (another bot's token in a test) is still hidden.
+(`/bot123:ABC/sendMessage`); PTB logs raw updates, whose `/start <token>` (or
+`/start@bot <token>`) text is a live hand-off link; OAuth redirects carry `state` and `code`.
+Known secret values are replaced verbatim, and the shapes above by pattern, so a secret the
+process never configured (another bot's token in a test) is still hidden.
 """
 
 from __future__ import annotations
@@ -21,8 +22,18 @@ REDACTED = "[redacted]"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Bot API paths and bare bot tokens: bot123456:AA..., 123456:AA...
     (re.compile(r"\b(bot)?\d{5,}:[A-Za-z0-9_-]{20,}"), rf"\g<1>{REDACTED}"),
-    # Hand-off tokens in deep links and in the /start command that redeems them.
-    (re.compile(r"([?&]start=|/start\s+)[A-Za-z0-9_-]{8,}"), rf"\g<1>{REDACTED}"),
+    # Hand-off tokens in deep links and in the /start command that redeems them, also in the
+    # form Telegram sends from group chats and menus: /start@SomeBot <token>.
+    (
+        re.compile(r"([?&]start=|/start(?:@[A-Za-z0-9_]+)?\s+)[A-Za-z0-9_-]{8,}"),
+        rf"\g<1>{REDACTED}",
+    ),
+    # OAuth `state` (finds the chat on the callback) and `code` (the grant) in query strings,
+    # plain or percent-encoded inside another URL (redirect_uri=...%3Fstate%3D...).
+    (
+        re.compile(r"(?i)((?:[?&]|%3F|%26)(?:state|code)(?:=|%3D))(?:(?!%26)[^&\s'\"#\\<>])+"),
+        rf"\g<1>{REDACTED}",
+    ),
     # Bearer and JWT-style Kraken tokens in headers a library might log.
     (
         re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|jwt)?\s*)[^\s\"',]+"),

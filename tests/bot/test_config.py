@@ -21,6 +21,8 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.telegram_api_url == "https://api.telegram.org"
     assert (settings.port, settings.default_locale) == (8080, "en")
     assert settings.handoff_ttl == timedelta(days=7)
+    assert settings.binding_ttl == timedelta(days=90)
+    assert settings.poll_give_up_after == timedelta(hours=1)
     assert settings.data_dir == Path("var")
     assert settings.redis_url is None
 
@@ -50,6 +52,73 @@ def test_negative_ttl_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert caught.value.setting == "HANDOFF_TTL"
+
+
+@pytest.mark.parametrize("name", ["HANDOFF_TTL", "POLL_GIVE_UP_AFTER", "BINDING_TTL"])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("3600", timedelta(hours=1)),
+        ("86400", timedelta(days=1)),
+        (" 90.5 ", timedelta(seconds=90.5)),
+        ("PT1H", timedelta(hours=1)),
+        ("P7D", timedelta(days=7)),
+        ("P30D", timedelta(days=30)),
+    ],
+)
+def test_durations_read_plain_seconds_and_iso_8601(
+    monkeypatch: pytest.MonkeyPatch, name: str, raw: str, expected: timedelta
+) -> None:
+    monkeypatch.setenv(name, raw)
+    assert getattr(load_settings(), name.lower()) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "rule"),
+    [
+        ("HANDOFF_TTL", "0", "must be more than 0 and at most 30 days"),
+        ("HANDOFF_TTL", "-3600", "must be more than 0 and at most 30 days"),
+        ("HANDOFF_TTL", "P31D", "must be more than 0 and at most 30 days"),
+        ("HANDOFF_TTL", "2592001", "must be more than 0 and at most 30 days"),
+        ("HANDOFF_TTL", "9" * 40, "must be more than 0 and at most 30 days"),
+        ("POLL_GIVE_UP_AFTER", "PT0S", "must be more than 0 and at most 30 days"),
+        ("POLL_GIVE_UP_AFTER", "P90D", "must be more than 0 and at most 30 days"),
+        ("BINDING_TTL", "P401D", "must be more than 0 and at most 400 days"),
+        ("BINDING_TTL", "-P1D", "must be more than 0 and at most 400 days"),
+        ("BINDING_TTL", "ninety days", "not a duration (seconds or ISO 8601, e.g. P7D)"),
+    ],
+)
+def test_durations_out_of_bounds_name_the_setting_and_rule_not_the_value(
+    monkeypatch: pytest.MonkeyPatch, name: str, raw: str, rule: str
+) -> None:
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == f"configuration error: {name}: {rule}"
+
+
+def test_binding_ttl_goes_up_to_400_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BINDING_TTL", "P400D")
+    assert load_settings().binding_ttl == timedelta(days=400)
+
+
+@pytest.mark.parametrize("name", ["SUPPORT_API_TOKEN", "WEBHOOK_SECRET"])
+def test_short_shared_secrets_are_refused(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(name, "Abc_123-xyz_789")  # 15 characters
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        f"configuration error: {name}: must be at least 16 characters long"
+    )
+    monkeypatch.setenv(name, "Abc_123-xyz_7890")
+    assert getattr(load_settings(), name.lower()).get_secret_value() == "Abc_123-xyz_7890"
+
+
+def test_webhook_secret_keeps_telegrams_character_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_SECRET", "long enough but has spaces")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.reason == "must be 1-256 characters from A-Z a-z 0-9 _ -"
 
 
 def test_asking_for_an_unknown_setting_is_a_programming_error() -> None:

@@ -16,6 +16,8 @@ BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 KRAKEN_KEY = "sk_live_kraken_0123456789abcdef"
 OTHER_BOT_TOKEN = "987654321:ZZHdqTcvCH1vGWJxfSeofSAs0K5PALDsxx"
 HANDOFF_TOKEN = "Qm9vZ3kgd29vZ2llIG11Y2ggc2VjcmV0"
+OAUTH_STATE = "st8_Zr4nd0m-V4lu3.xyz~01"
+OAUTH_CODE = "c0de/Gr4nt+Value%2Fabc"
 
 
 @pytest.fixture
@@ -74,3 +76,54 @@ async def test_getme_failure_names_the_setting_not_the_url() -> None:
             await resolve_bot_username(settings, client)
     assert caught.value.setting == "TELEGRAM_API_URL"
     assert BOT_TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"/start@SomeBot {HANDOFF_TOKEN}",
+        f"/start@smartflex_demo_bot {HANDOFF_TOKEN}",
+        f"/start {HANDOFF_TOKEN}",
+        f"/start  {HANDOFF_TOKEN}",
+    ],
+)
+def test_start_command_tokens_are_redacted_in_update_dicts(
+    captured: io.StringIO, text: str
+) -> None:
+    """PTB logs whole updates at DEBUG, i.e. the repr of a dict holding the command text."""
+    update = {"update_id": 7, "message": {"chat": {"id": 42}, "text": text}}
+    logging.getLogger("telegram.ext.Application").debug("Processing update %s", update)
+    logging.getLogger("bot.test").info("command", extra={"text": text})
+    output = captured.getvalue()
+    assert "Processing update" in output and "'update_id': 7" in output
+    assert HANDOFF_TOKEN not in output
+    assert output.count("[redacted]") == 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://bot.example/oauth/callback?state={OAUTH_STATE}&code={OAUTH_CODE}",
+        f"https://bot.example/oauth/callback?code={OAUTH_CODE}&state={OAUTH_STATE}",
+        f"https://bot.example/oauth/callback?scope=x&STATE={OAUTH_STATE}&Code={OAUTH_CODE}#frag",
+        "https://auth.example/authorize?redirect_uri=https%3A%2F%2Fbot.example%2Fcb"
+        f"%3Fstate%3D{OAUTH_STATE}%26code%3D{OAUTH_CODE}&client_id=x",
+    ],
+)
+def test_oauth_state_and_code_are_redacted(captured: io.StringIO, url: str) -> None:
+    log = logging.getLogger("bot.test")
+    log.info("HTTP Request: GET %s", url)
+    log.debug("update %s", {"message": {"reply_markup": {"inline_keyboard": [[{"url": url}]]}}})
+    log.info('"GET /oauth/callback?%s HTTP/1.1" 200', url.partition("?")[2])
+    output = captured.getvalue()
+    assert len(output.splitlines()) == 3, "a record went missing; the test proves nothing"
+    assert OAUTH_STATE not in output and OAUTH_CODE not in output
+    assert output.count("[redacted]") == 6
+
+
+def test_ordinary_words_near_the_patterns_survive(captured: io.StringIO) -> None:
+    log = logging.getLogger("bot.test")
+    log.info("conversation state=SIGNING_IN after /start, error code=KT-CT-1124")
+    output = captured.getvalue()
+    assert "state=SIGNING_IN" in output and "code=KT-CT-1124" in output
+    assert "[redacted]" not in output
