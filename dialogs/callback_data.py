@@ -1,9 +1,10 @@
 """Callback data: ``1|<step hash>|<action>|<arg>``, at most 64 bytes UTF-8.
 
 The step hash binds a button to the step it was drawn for, so a tap on a message from an older
-step is recognised as stale instead of acting on whatever step is current. Decoding is strict:
-anything that is not exactly what `encode` could have produced is rejected (``None``), because
-Telegram clients can send arbitrary data.
+step is recognised as stale instead of acting on whatever step is current. A list option is
+named by a hash of its id, never by its position, so a list that changed cannot turn a tap into
+another option. Decoding is strict: anything that is not exactly what `encode` could have
+produced is rejected (``None``), because Telegram clients can send arbitrary data.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from enum import Enum
 VERSION = "1"
 MAX_BYTES = 64
 _HASH_LEN = 6
+_OPTION_HASH_LEN = 8
 _ARG_RE = re.compile(r"[A-Za-z0-9_.:-]{0,40}")
 _HASH_RE = re.compile(rf"[0-9a-f]{{{_HASH_LEN}}}")
 
@@ -23,7 +25,7 @@ _HASH_RE = re.compile(rf"[0-9a-f]{{{_HASH_LEN}}}")
 class Action(Enum):
     """What a button asks for; single letters keep the payload small."""
 
-    CHOOSE = "c"  # arg: option index within the step's options
+    CHOOSE = "c"  # arg: option_hash of the option's id
     PAGE = "p"  # arg: page number
     CLEAR_FILTER = "f"
     BACK = "b"  # go back to the previous list step
@@ -54,9 +56,19 @@ class CallbackData:
         return int(self.arg) if self.arg.isdigit() and len(self.arg) < 6 else None
 
 
+def _digest(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
 def step_hash(step_id: str | None) -> str:
     """Short digest of a step id (ids can be long); an absent step hashes like the empty id."""
-    return hashlib.sha256((step_id or "").encode()).hexdigest()[:_HASH_LEN]
+    return _digest(step_id or "", _HASH_LEN)
+
+
+def option_hash(option_id: str) -> str:
+    """What a CHOOSE button carries to name its option: option ids can be long or hold
+    characters callback data does not allow."""
+    return _digest(option_id, _OPTION_HASH_LEN)
 
 
 def encode(step_id: str | None, action: Action, arg: str | int = "") -> str:

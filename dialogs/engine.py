@@ -37,7 +37,7 @@ from dialogs.render.states import render_cancel_confirm, render_resuming
 from dialogs.screen import Delivery
 from dialogs.snapshots import WizardSnapshots
 from dialogs.taps import handle_tap
-from dialogs.turn import Turn
+from dialogs.turn import MovedOn, Turn
 from kraken.errors import KrakenError
 from kraken.models import Wizard
 
@@ -54,6 +54,10 @@ async def handle(
 
     ``snapshots`` (kept by the caller across turns) spares re-reading a wizard that Kraken's
     last answer already described; without it every turn reads afresh."""
+    if isinstance(event, AuthCallback) and event.wizard_id not in (None, conv.wizard_id):
+        # A sign-in for a wizard this chat has left (a new one was started since): not ours
+        # to complete, and nothing to tell the chat; the web page says it did not work.
+        return Outcome(conversation=conv.model_copy(deep=True))
     turn = Turn(
         conv.model_copy(deep=True),
         kraken,
@@ -62,6 +66,8 @@ async def handle(
     turn.conv.last_activity_at = utcnow()
     try:
         await _dispatch(turn, event)
+    except MovedOn:
+        pass  # the fresh screen, with "that has moved on", is already shown
     except KrakenError as error:
         turn.screens.clear()
         try:

@@ -55,9 +55,13 @@ class WizardChanged:
 
 @dataclass(frozen=True)
 class AuthCallback:
-    """The OAuth provider redirected to our callback with this full URL."""
+    """The OAuth provider redirected to our callback with this full URL.
+
+    ``wizard_id``: the wizard the sign-in link was recorded for; when it is given and the
+    chat has since moved to another wizard, the callback changes nothing."""
 
     continuation_uri: str
+    wizard_id: str | None = None
 
 
 @dataclass(frozen=True)

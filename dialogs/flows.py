@@ -55,7 +55,7 @@ def unchanged(conv: Conversation, wizard: Wizard) -> bool:
 async def filter_list(turn: Turn, text: str) -> None:
     turn.fire("filter")
     turn.conv.list_filter, turn.conv.list_page = text, 0
-    _, step = await turn.viewed_step()
+    _, step = await turn.seen_step()
     if isinstance(step, SelectFromListStep):
         turn.show(render_list(turn.conv, step))
     else:
@@ -70,7 +70,7 @@ MAX_INPUT = 200
 async def answer_input(turn: Turn, text: str | None) -> None:
     """Record one answer (None = skipped); submit all of them after the last one."""
     turn.fire("submit_input")
-    wizard, step = await turn.viewed_step()
+    wizard, step = await turn.seen_step()
     if not isinstance(step, UserInputRequiredStep) or not step.user_inputs:
         turn.arrive(wizard, turn.text("notice.stale"))
         return
@@ -109,7 +109,7 @@ def _fullmatch(pattern: str, text: str) -> bool:
 
 async def complete_sign_in(turn: Turn, url: str) -> None:
     turn.fire("submit_input")
-    wizard, step = await turn.viewed_step()
+    wizard, step = await turn.seen_step()
     if not isinstance(step, AuthFlowStep | TeslaModifyScopesStep):
         turn.arrive(wizard, turn.text("notice.stale"))
         return

@@ -4,8 +4,11 @@ A step's content never changes under the same id for the steps this serves — l
 and sign-in steps (Kraken mints a new id whenever a step is re-entered) — so the wizard a
 mutation answered with is still the truth when the user taps a button on it. Steps whose
 fields move while their id stays (a running test charge, waits) are never served from here;
-a miss (another worker took the previous tap, a restart) simply reads Kraken. If Kraken moved
-on behind our back, the next mutation fails with "step moved on" and the engine re-reads.
+a miss (another worker took the previous tap, a restart) reads Kraken, and an answer then goes
+ahead only if Kraken is still on the step the chat shows (`Turn.seen_step`). If Kraken moved
+on behind our back after a hit, the mutation still carries only the step id the customer saw:
+Kraken refuses it ("step moved on", and the engine re-reads), or, for a list step it has
+since completed, takes it as going back to that step.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Button taps: validate the callback data against the current step, then act on it.
 
 A tap is acted on only if its data decodes, it was drawn for the step the user is looking at,
-and the machine allows its action in the current state; anything else re-shows the current
-screen with a notice, so an old message can never change the wizard.
+the machine allows its action in the current state, and Kraken's wizard is still on that step
+(`Turn.seen_step`); anything else re-shows the current screen with a notice, so an old message
+or a wizard moved on elsewhere can never change the wizard.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from dialogs import machine as m
-from dialogs.callback_data import Action, CallbackData, decode, step_hash
+from dialogs.callback_data import Action, CallbackData, decode, option_hash, step_hash
 from dialogs.families import state_for
 from dialogs.flows import answer_input, check_now, start_new
 from dialogs.navigation import back_target, find_step
@@ -65,17 +66,17 @@ def _ids(turn: Turn) -> tuple[str, str]:
 
 
 async def _list_step(turn: Turn) -> SelectFromListStep | None:
-    _, step = await turn.viewed_step()
+    _, step = await turn.seen_step()
     return step if isinstance(step, SelectFromListStep) else None
 
 
 async def _choose(turn: Turn, tap: CallbackData) -> None:
     step = await _list_step(turn)
-    index = tap.int_arg()
-    if step is None or index is None or index >= len(step.options):
+    found = [o for o in step.options if option_hash(o.id) == tap.arg] if step else []
+    if step is None or len(found) != 1:
         await turn.show_current(turn.text("notice.invalid_button"))
         return
-    option = step.options[index]
+    (option,) = found
     # A car without an integration can still be onboarded through a smart charger, so an
     # unsupported option is selected with a warning rather than refused.
     warning = None if is_supported(option) else not_live_notice(turn.conv, option)
@@ -105,6 +106,7 @@ async def _clear_filter(turn: Turn, tap: CallbackData) -> None:
 async def _back(turn: Turn, tap: CallbackData) -> None:
     """Show the earlier list step again; choosing on it makes Kraken reverse the choice."""
     wizard = await turn.read_wizard()
+    turn.ensure_unmoved(wizard)
     target = find_step(wizard, turn.conv.back_step_id)
     if not isinstance(target, SelectFromListStep):
         turn.arrive(wizard, turn.text("notice.stale"))
@@ -127,8 +129,8 @@ async def _integration(turn: Turn, tap: CallbackData) -> None:
 
 
 async def _signed_in(turn: Turn, tap: CallbackData) -> None:
-    wizard, step = await turn.viewed_step()
-    if isinstance(step, AuthFlowStep | TeslaModifyScopesStep) and step.id == turn.conv.step_id:
+    wizard, step = await turn.seen_step()
+    if isinstance(step, AuthFlowStep | TeslaModifyScopesStep):
         turn.conv.awaiting_url = True
         turn.show(render_sign_in(turn.conv, step))
     else:

@@ -2,12 +2,14 @@
 
 Handlers for individual events (in `dialogs.engine` and `dialogs.taps`) share these moves:
 show a step that Kraken reported, re-read the wizard, show the current screen, and turn a
-`KrakenError` into the screen its category calls for.
+`KrakenError` into the screen its category calls for. Showing is lenient (whatever step is
+current); acting is strict (`Turn.seen_step`: only on the step the customer saw).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import NoReturn
 
 from dialogs import machine as m
 from dialogs.conversation import Conversation, utcnow
@@ -61,6 +63,12 @@ _STATE_SCREENS = {
 }
 
 
+class MovedOn(Exception):
+    """The wizard left the step the customer acted on; the fresh screen has been shown.
+
+    Raised by `Turn.seen_step`; the engine ends the turn with what was shown."""
+
+
 @dataclass
 class Turn:
     conv: Conversation
@@ -89,19 +97,48 @@ class Turn:
         assert self.conv.account_number and self.conv.wizard_id, "no wizard to read"
         return await self.kraken.wizard(self.conv.account_number, self.conv.wizard_id)
 
-    async def viewed_step(self) -> tuple[Wizard, Step | None]:
-        """The step the user is looking at: a revisited earlier list step, else the current.
-
-        Served from the snapshot Kraken's last answer left when the chat is still on that
-        step: re-reading it would only repeat what the mutation already said."""
+    async def _recall_or_read(self) -> Wizard:
+        """The wizard from the snapshot Kraken's last answer left when the chat is still on
+        that step (re-reading would only repeat what the mutation said), else read afresh."""
         wizard = self.snapshots.recall(self.conv.wizard_id, self.conv.step_id)
-        if wizard is None:
-            wizard = await self.read_wizard()
+        return wizard if wizard is not None else await self.read_wizard()
+
+    async def viewed_step(self) -> tuple[Wizard, Step | None]:
+        """What to show: a revisited earlier list step, else whatever step is current.
+
+        Only for showing; anything that acts on the step uses `seen_step`."""
+        wizard = await self._recall_or_read()
         if self.conv.revisit_step_id:
             revisited = find_step(wizard, self.conv.revisit_step_id)
             if revisited is not None:
                 return wizard, revisited
         return wizard, wizard.current_step
+
+    async def seen_step(self) -> tuple[Wizard, Step]:
+        """The step the customer saw (a revisited earlier list step, else the current), for
+        acting on it.
+
+        When Kraken's wizard is no longer where the chat left it (the customer's app or
+        another chat moved it on), the fresh screen is shown with "that has moved on" and
+        `MovedOn` ends the turn: an answer meant for one step never reaches another."""
+        wizard = await self._recall_or_read()
+        self.ensure_unmoved(wizard)
+        revisit = self.conv.revisit_step_id
+        step = find_step(wizard, revisit) if revisit else wizard.current_step
+        if step is None:
+            self._moved_on(wizard)
+        return wizard, step
+
+    def ensure_unmoved(self, wizard: Wizard) -> None:
+        """Raise `MovedOn` (after showing the fresh screen) unless Kraken's current step is
+        still the one the chat shows."""
+        current = wizard.current_step
+        if current is None or current.id != self.conv.step_id:
+            self._moved_on(wizard)
+
+    def _moved_on(self, wizard: Wizard) -> NoReturn:
+        self.arrive(wizard, self.text("notice.stale"))
+        raise MovedOn
 
     # ------------------------------------------------------------ showing steps
 

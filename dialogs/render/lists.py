@@ -1,8 +1,9 @@
 """List steps: paged, filterable keyboards of options that fit Telegram's limits.
 
 One option per row keeps long model names readable; six rows of options plus a navigation row
-and an action row stay within eight rows. Buttons carry the option's index in the step's full
-option list, so filtering or paging never changes what an index means.
+and an action row stay within eight rows. Buttons name their option by a hash of its id, not
+by its position, so filtering, paging or a list that changed never turns a tap into another
+option.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections import Counter
 
 from babel.numbers import format_decimal
 
-from dialogs.callback_data import Action
+from dialogs.callback_data import Action, option_hash
 from dialogs.conversation import Conversation
 from dialogs.i18n import has_key, t
 from dialogs.render.common import button, cancel_row, paragraphs, raw_button
@@ -118,7 +119,9 @@ def render_list(conv: Conversation, step: SelectFromListStep) -> Screen:
     text = paragraphs([reselect, _title(conv, step), status, "\n".join(hints)])
 
     labels = distinct_labels(conv, step)
-    keyboard: list[list[Button]] = [[raw_button(conv, labels[i], Action.CHOOSE, i)] for i in shown]
+    keyboard: list[list[Button]] = [
+        [raw_button(conv, labels[i], Action.CHOOSE, option_hash(step.options[i].id))] for i in shown
+    ]
     nav: list[Button] = []
     if page > 0:
         nav.append(button(conv, "btn.prev", Action.PAGE, page - 1))

@@ -1,6 +1,6 @@
 import pytest
 
-from dialogs.callback_data import Action, CallbackData, decode, encode, step_hash
+from dialogs.callback_data import Action, CallbackData, decode, encode, option_hash, step_hash
 
 
 def test_round_trip_carries_step_action_and_argument() -> None:
@@ -39,3 +39,10 @@ def test_forged_or_malformed_data_is_rejected(forged: str) -> None:
 def test_unencodable_argument_is_refused_at_encoding_time() -> None:
     with pytest.raises(ValueError):
         encode("s", Action.CHOOSE, "has space")
+
+
+def test_an_option_is_named_by_a_hash_of_its_id_that_any_id_can_carry() -> None:
+    data = encode("x" * 500, Action.CHOOSE, option_hash("variant/ü 7kW " * 20))
+    decoded = decode(data)
+    assert decoded is not None and decoded.arg == option_hash("variant/ü 7kW " * 20)
+    assert len(data.encode()) <= 64 and option_hash("a") != option_hash("b")

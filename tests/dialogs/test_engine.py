@@ -3,26 +3,32 @@
 import pytest
 
 from dialogs import machine as m
-from dialogs.callback_data import Action, encode
-from dialogs.events import ReAuthenticate, Resume
+from dialogs.callback_data import Action, encode, option_hash
+from dialogs.events import AuthCallback, ReAuthenticate, Resume
 from dialogs.outcome import NotifySupport, PollReason, RecordOAuthState, StartPolling, StopPolling
+from dialogs.snapshots import WizardSnapshots
 from dialogs.testing import DialogTester
 from kraken.errors import KrakenError, KrakenTransportError, ValidationError
+from kraken.models import Wizard
 
 from .fakes import FakeKraken, step, wizard
 from .limits import assert_fits_telegram
 
-MAKES = step(
-    "SelectVehicleMake",
-    "makes",
-    options=[
-        {"id": "tesla", "vehicleMake": {"make": "Tesla"}},
-        {"id": "vw", "vehicleMake": {"make": "Volkswagen"}},
-        {
-            "id": "old",
-            "vehicleMake": {"make": "Oldtimer", "models": [{"isIntegrationLive": False}]},
-        },
-    ],
+MAKES_OPTIONS: list[dict[str, object]] = [
+    {"id": "tesla", "vehicleMake": {"make": "Tesla"}},
+    {"id": "vw", "vehicleMake": {"make": "Volkswagen"}},
+    {"id": "old", "vehicleMake": {"make": "Oldtimer", "models": [{"isIntegrationLive": False}]}},
+]
+MAKES = step("SelectVehicleMake", "makes", options=MAKES_OPTIONS)
+TYPES = step(
+    "SelectDeviceType",
+    "types",
+    options=[{"id": "ELECTRIC_VEHICLES", "label": "EV"}, {"id": "HEAT_PUMPS", "label": "HP"}],
+)
+HEAT_PUMP_MAKES = step(
+    "SelectHeatPumpMake",
+    "hp-makes",
+    options=[{"id": "daikin", "label": "Daikin"}, {"id": "mitsubishi", "label": "Mitsubishi"}],
 )
 VARIANTS = step(
     "SelectVehicleVariant",
@@ -160,6 +166,129 @@ class TestStaleAndForged:
         assert screen.text.startswith("That button isn't valid")
 
 
+class TestActsOnlyOnTheStepSeen:
+    """Kraken moved on elsewhere (the customer's app, another chat) and this worker has no
+    snapshot (a restart, another web worker): an answer never lands on another step."""
+
+    @staticmethod
+    async def moved_on(current: object, after: Wizard) -> tuple[FakeKraken, DialogTester]:
+        fake = FakeKraken(wizard(current))  # type: ignore[arg-type]
+        tester = await started(fake)
+        fake.current = after
+        tester.snapshots = WizardSnapshots()
+        fake.calls.clear()
+        return fake, tester
+
+    async def test_a_tap_on_a_list_that_moved_on_selects_nothing(self) -> None:
+        fake, tester = await self.moved_on(TYPES, wizard(HEAT_PUMP_MAKES, TYPES))
+        screen = await tester.tap("Electric car or charger")
+        assert fake.called("select_from_list") == []
+        assert screen.text.startswith("That menu has moved on")
+        assert "Daikin" in tester.labels() and tester.conversation.step_id == "hp-makes"
+
+    async def test_a_revisited_list_is_not_acted_on_once_the_wizard_moved_on(self) -> None:
+        fake = FakeKraken(wizard(MAKES), after=[wizard(MAKES), wizard(VARIANTS, MAKES)])
+        tester = await started(fake)
+        await tester.tap("Tesla")
+        await tester.tap("Back")
+        fake.current = wizard(AUTH, VARIANTS, MAKES)  # the app chose the model meanwhile
+        tester.snapshots = WizardSnapshots()
+        screen = await tester.tap("Volkswagen")
+        assert fake.called("select_from_list") == [("makes", "tesla")]
+        assert screen.text.startswith("That menu has moved on") and tester.state == m.SIGNING_IN
+
+    async def test_typing_a_filter_on_a_list_that_moved_on_shows_the_fresh_step(self) -> None:
+        _, tester = await self.moved_on(TYPES, wizard(HEAT_PUMP_MAKES, TYPES))
+        screen = await tester.type("dai")
+        assert screen.text.startswith("That menu has moved on")
+        assert tester.conversation.step_id == "hp-makes" and not tester.conversation.list_filter
+
+    async def test_a_typed_answer_is_not_submitted_to_another_input_step(self) -> None:
+        other = step("UserInputRequired", "inputs-2", userInputs=[{"key": "serial"}])
+        fake, tester = await self.moved_on(
+            step("UserInputRequired", "inputs-1", userInputs=[{"key": "serial"}]), wizard(other)
+        )
+        screen = await tester.type("AB1234")
+        assert fake.called("complete_user_input") == []
+        assert screen.text.startswith("That menu has moved on")
+        assert tester.conversation.step_id == "inputs-2" and tester.conversation.inputs == {}
+
+    async def test_a_pasted_sign_in_url_is_not_used_for_another_sign_in(self) -> None:
+        daikin = step("AuthFlow", "auth-2", authorizationUri="https://daikin.example/a?state=s2")
+        fake, tester = await self.moved_on(AUTH, wizard(daikin))
+        screen = await tester.type("https://bot.example/cb?code=c1&state=st-1")
+        assert fake.called("complete_auth_flow") == []
+        assert screen.text.startswith("That menu has moved on")
+        assert tester.conversation.step_id == "auth-2"
+
+    async def test_the_oauth_callback_is_not_used_for_another_sign_in(self) -> None:
+        daikin = step("AuthFlow", "auth-2", authorizationUri="https://daikin.example/a?state=s2")
+        fake, tester = await self.moved_on(AUTH, wizard(daikin))
+        await tester.auth_callback("https://bot.example/cb?code=c1&state=st-1")
+        assert fake.called("complete_auth_flow") == []
+        assert tester.conversation.step_id == "auth-2"
+
+    async def test_i_have_signed_in_on_a_sign_in_that_moved_on_is_stale(self) -> None:
+        _, tester = await self.moved_on(AUTH, wizard(WAIT, AUTH))
+        screen = await tester.tap("I've signed in")
+        assert screen.text.startswith("That menu has moved on") and tester.state == m.WAITING
+        assert not tester.conversation.awaiting_url
+
+    async def test_back_on_a_step_that_moved_on_is_stale(self) -> None:
+        fake = FakeKraken(wizard(MAKES), after=[wizard(MAKES), wizard(VARIANTS, MAKES)])
+        tester = await started(fake)
+        await tester.tap("Tesla")
+        fake.current = wizard(AUTH, VARIANTS, MAKES)
+        screen = await tester.tap("Back")
+        assert screen.text.startswith("That menu has moved on") and tester.state == m.SIGNING_IN
+        assert tester.conversation.revisit_step_id is None
+
+    async def test_a_still_current_step_is_acted_on_after_a_fresh_read(self) -> None:
+        fake, tester = await self.moved_on(MAKES, wizard(MAKES))
+        await tester.tap("Volkswagen")
+        assert fake.called("wizard") == [("A-1", "w1")]
+        assert fake.called("select_from_list") == [("makes", "vw")]
+
+
+class TestOptionsByIdentity:
+    async def test_an_option_tap_after_the_list_was_reordered_picks_by_id(self) -> None:
+        reordered = step("SelectVehicleMake", "makes", options=list(reversed(MAKES_OPTIONS)))
+        fake = FakeKraken(wizard(MAKES))
+        tester = await started(fake)
+        tesla = tester._find("Tesla").data  # type: ignore[union-attr]
+        fake.current = wizard(reordered)
+        tester.snapshots = WizardSnapshots()
+        await tester.tap_data(tesla)
+        assert fake.called("select_from_list") == [("makes", "tesla")]
+
+    async def test_an_option_gone_from_the_list_is_refused(self) -> None:
+        fewer = step("SelectVehicleMake", "makes", options=MAKES_OPTIONS[1:])
+        fake = FakeKraken(wizard(MAKES))
+        tester = await started(fake)
+        tesla = tester._find("Tesla").data  # type: ignore[union-attr]
+        fake.current = wizard(fewer)
+        tester.snapshots = WizardSnapshots()
+        screen = await tester.tap_data(tesla)
+        assert screen.text.startswith("That button isn't valid")
+        assert fake.called("select_from_list") == []
+
+    async def test_an_index_is_not_an_option(self) -> None:
+        fake = FakeKraken(wizard(MAKES))
+        tester = await started(fake)
+        screen = await tester.tap_data(encode("makes", Action.CHOOSE, 0))
+        assert screen.text.startswith("That button isn't valid")
+        assert fake.called("select_from_list") == []
+
+    async def test_options_whose_ids_share_a_hash_are_refused(self) -> None:
+        # Two options named by the same hash cannot be told apart: neither is chosen.
+        twins = step("SelectVehicleMake", "makes", options=[MAKES_OPTIONS[0]] * 2)
+        fake = FakeKraken(wizard(twins))
+        tester = await started(fake)
+        screen = await tester.tap_data(encode("makes", Action.CHOOSE, option_hash("tesla")))
+        assert screen.text.startswith("That button isn't valid")
+        assert fake.called("select_from_list") == []
+
+
 class TestInputs:
     async def test_regex_is_checked_locally_before_kraken(self) -> None:
         fake = FakeKraken(wizard(INPUTS), after=[wizard(INPUTS), wizard(WAIT)])
@@ -210,6 +339,21 @@ class TestSignIn:
         tester = await started(fake)
         await tester.auth_callback("https://bot.example/cb?code=c&state=st-1")
         assert tester.state == m.WAITING
+
+    async def test_oauth_callback_for_this_wizard_completes_the_step(self) -> None:
+        fake = FakeKraken(wizard(AUTH), after=[wizard(AUTH), wizard(WAIT, AUTH)])
+        tester = await started(fake)
+        await tester.send(AuthCallback("https://bot.example/cb?code=c&state=st-1", "w1"))
+        assert fake.called("complete_auth_flow") and tester.state == m.WAITING
+
+    async def test_oauth_callback_for_another_wizard_changes_nothing(self) -> None:
+        fake = FakeKraken(wizard(AUTH))
+        tester = await started(fake)
+        before = tester.conversation
+        fake.calls.clear()
+        outcome = await tester.send(AuthCallback("https://bot.example/cb?code=c&state=st-1", "w0"))
+        assert outcome.screens == [] and outcome.effects == [] and fake.calls == []
+        assert outcome.conversation == before
 
     async def test_oauth_callback_for_a_step_that_moved_on_changes_nothing(self) -> None:
         fake = FakeKraken(wizard(WAIT))

@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from dialogs.callback_data import Action, decode, step_hash
+from dialogs.callback_data import Action, decode, option_hash, step_hash
 from dialogs.conversation import Conversation
 from dialogs.families import state_for
 from dialogs.i18n import available_locales, has_key
@@ -117,7 +117,7 @@ class TestLists:
         assert "Nothing matches “xyz”" in nothing.text
         assert "Show all" in [b.label for b in nothing.buttons()]
 
-    def test_option_buttons_carry_their_index_in_the_full_list(self) -> None:
+    def test_option_buttons_name_their_option_by_id_not_position(self) -> None:
         s = step(
             "SelectVehicleMake",
             "s1",
@@ -128,7 +128,7 @@ class TestLists:
         )
         screen = render_step(conv_for(s, list_filter="volks"), s)
         data = decode(screen.buttons()[0].data)  # type: ignore[union-attr]
-        assert data is not None and data.action is Action.CHOOSE and data.arg == "1"
+        assert data is not None and data.action is Action.CHOOSE and data.arg == option_hash("v")
 
     def test_models_show_years_and_unsupported_ones_are_marked(self) -> None:
         s = step(

@@ -14,8 +14,10 @@ from dialogs import machine as m
 from dialogs.events import ReAuthenticate
 from dialogs.i18n import t
 from dialogs.outcome import NotifySupport, RecordOAuthState, StartPolling
+from dialogs.snapshots import WizardSnapshots
 from dialogs.testing import DialogTester
 from kraken.client import KrakenClient
+from kraken.models import Wizard
 
 from .conftest import ACCOUNT, PROPERTY, Sandbox
 
@@ -232,6 +234,49 @@ async def test_stale_button_from_an_old_step(user: DialogTester) -> None:
     await choose(user, "Electric car or charger")
     screen = await user.tap_data(old_heat_pump.data)  # type: ignore[union-attr]
     assert screen.text.startswith("That menu has moved on") and "Which make" in screen.text
+
+
+def progress(wizard: Wizard) -> list[tuple[str, str | None]]:
+    """What Kraken has recorded: each step and the option chosen on it."""
+    steps = [*wizard.completed_steps, wizard.current_step]
+    return [(s.id, getattr(s, "selected_option_id", None)) for s in steps if s is not None]
+
+
+async def test_a_tap_after_the_app_moved_the_wizard_on_records_nothing(
+    user: DialogTester, kraken: KrakenClient
+) -> None:
+    """The customer's app chose "Heat pump" while the chat showed the device types, and the
+    tap on "Electric car or charger" lands on a worker without a snapshot (issue 8)."""
+    await user.begin(ACCOUNT, PROPERTY)
+    wizard_id, step_id = user.conversation.wizard_id, user.conversation.step_id
+    assert wizard_id is not None and step_id is not None
+    moved = await kraken.select_from_list(wizard_id, step_id, "HEAT_PUMPS")
+    user.snapshots = WizardSnapshots()
+    screen = await user.tap("Electric car or charger")
+    assert screen.text.startswith("That menu has moved on") and "heat pump" in screen.text
+    assert progress(await kraken.wizard(ACCOUNT, wizard_id)) == progress(moved)
+    assert user.conversation.step_id == moved.current_step.id  # type: ignore[union-attr]
+
+
+async def test_a_model_tap_after_another_chat_moved_on_records_nothing(
+    user: DialogTester, kraken: KrakenClient
+) -> None:
+    """A second chat on the same worker picked the model; the first chat's tap on another
+    model is not applied to the charger step that is now current."""
+    await user.begin(ACCOUNT, PROPERTY)
+    await choose(user, "Electric car or charger", "Tesla")
+    other = DialogTester(kraken)
+    other.snapshots = user.snapshots
+    await other.begin(ACCOUNT, PROPERTY)
+    await other.tap("Pick up where I left off")
+    await choose(other, "Model Y")
+    wizard_id = other.conversation.wizard_id
+    assert wizard_id is not None and wizard_id == user.conversation.wizard_id
+    before = progress(await kraken.wizard(ACCOUNT, wizard_id))
+    screen = await user.tap("Model 3 (2019–2023) · 54 kWh")
+    assert screen.text.startswith("That menu has moved on")
+    assert progress(await kraken.wizard(ACCOUNT, wizard_id)) == before
+    assert user.conversation.step_id == other.conversation.step_id
 
 
 async def test_coming_back_resumes_the_open_wizard(user: DialogTester, sandbox: Sandbox) -> None:
