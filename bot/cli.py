@@ -62,9 +62,22 @@ COMMANDS: tuple[Command, ...] = (
     Command("worker", "background notifier only", "bot.worker:main", _BOT),
     Command(
         "handoff",
-        "issue a single-use t.me link binding a chat to an account",
+        "check the account with Kraken and issue a single-use t.me link binding a chat to it",
         "bot.handoff.command:main",
+        frozenset({"KRAKEN_API_URL", "KRAKEN_API_KEY"}),
         add_arguments=handoff_command.add_arguments,
+    ),
+    Command(
+        "revoke-link",
+        "make a hand-off link unusable (it then reads as used)",
+        "bot.handoff.command:revoke_link_main",
+        add_arguments=handoff_command.add_revoke_link_arguments,
+    ),
+    Command(
+        "revoke-chat",
+        "unbind a chat from its account (drops its conversation and watches)",
+        "bot.handoff.command:revoke_chat_main",
+        add_arguments=handoff_command.add_revoke_chat_arguments,
     ),
 )
 

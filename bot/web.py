@@ -105,7 +105,10 @@ def create_web_app(runtime: Runtime, *, webhook: bool) -> Starlette:
         routes.append(Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"]))
     if settings.support_api_token is not None:
         routes += support_routes(
-            runtime.handoff, lambda: runtime.bot_username, settings.support_api_token
+            runtime.handoff,
+            lambda: runtime.bot_username,
+            settings.support_api_token,
+            runtime.kraken,
         )
     return Starlette(routes=routes)
 

@@ -1,7 +1,13 @@
 """Support-issued, single-use links that open the bot already bound to a customer's account."""
 
-from bot.handoff.issuing import IssuedLink, issue_link
-from bot.handoff.links import deep_link, qr_png
+from bot.handoff.issuing import (
+    HandoffRefused,
+    IssuedLink,
+    KrakenUnavailable,
+    check_with_kraken,
+    issue_link,
+)
+from bot.handoff.links import deep_link, qr_png, token_in
 from bot.handoff.request import (
     HandoffRequest,
     Intent,
@@ -28,6 +34,7 @@ __all__ = [
     "HandoffExpired",
     "HandoffGrant",
     "HandoffMalformed",
+    "HandoffRefused",
     "HandoffRequest",
     "HandoffService",
     "HandoffToken",
@@ -35,11 +42,14 @@ __all__ = [
     "HandoffUsed",
     "Intent",
     "IssuedLink",
+    "KrakenUnavailable",
     "ReAuthenticate",
     "ResumeWizard",
+    "check_with_kraken",
     "deep_link",
     "issue_link",
     "normalise_account_number",
     "parse_intent",
     "qr_png",
+    "token_in",
 ]

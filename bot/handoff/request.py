@@ -1,4 +1,5 @@
-"""What support asks for when handing a customer over: account, property, optional intent.
+"""What support asks for when handing a customer over (account, property, optional intent)
+or taking a hand-over back (a link, a chat).
 
 One model validates both the CLI arguments and the support endpoint's JSON, so both reject
 the same inputs with the same words.
@@ -11,7 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 _ACCOUNT_NUMBER = re.compile(r"A-[0-9A-Z]{1,32}")
 _INTENT_ARG = re.compile(r"[A-Za-z0-9_.:=-]{1,128}")
@@ -80,6 +90,33 @@ class HandoffRequest(BaseModel):
     @property
     def intent(self) -> Intent | None:
         return None if self.intent_spec is None else parse_intent(self.intent_spec)
+
+
+class RevokeLinkRequest(BaseModel):
+    """`{"link": "https://t.me/..."}` or `{"token": "..."}`: the link to make unusable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    link: StrictStr | None = None
+    token: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RevokeLinkRequest:
+        if (self.link is None) == (self.token is None):
+            raise ValueError("give exactly one of link, token")
+        return self
+
+    @property
+    def link_or_token(self) -> str:
+        return self.link if self.link is not None else self.token or ""
+
+
+class ChatRevokeRequest(BaseModel):
+    """`{"chatId": N}`: the chat to unbind from its account."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="forbid")
+
+    chat_id: StrictInt = Field(alias="chatId")
 
 
 def describe_validation_error(error: ValidationError, names: Mapping[str, str] = {}) -> str:

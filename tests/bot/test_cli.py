@@ -6,17 +6,51 @@ import asyncio
 import os
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
-from bot.handoff import HandoffService, ReAuthenticate
+from bot.handoff import HandoffService, HandoffUsed, ReAuthenticate
+from bot.state import KeySpace
+from bot.state.bindings import Binding, ChatBindings
+from scripts.processes import ManagedProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LINK = re.compile(r"https://t\.me/SmartFlexBot\?start=[A-Za-z0-9_-]{32}")
 SECRET = "Sup3rSecretValue"
+SANDBOX_KEY = "sandbox-api-key"
+
+
+@pytest.fixture(scope="module")
+def kraken_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Kraken sandbox as its own process, as support's Kraken would be."""
+    port = free_port()
+    sandbox = ManagedProcess.python_module(
+        "kraken",
+        "sandbox.kraken",
+        ["--host", "127.0.0.1", "--port", str(port)],
+        tmp_path_factory.mktemp("kraken-log"),
+        ready_url=f"http://127.0.0.1:{port}/sandbox/health",
+    )
+    sandbox.start()
+    try:
+        sandbox.wait_ready()
+        yield f"http://127.0.0.1:{port}/v1/graphql/"
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def handoff_env(redis_url: str, kraken_url: str) -> dict[str, str]:
+    return {
+        "REDIS_URL": redis_url,
+        "TELEGRAM_BOT_USERNAME": "SmartFlexBot",
+        "KRAKEN_API_URL": kraken_url,
+        "KRAKEN_API_KEY": SANDBOX_KEY,
+    }
 
 
 @dataclass
@@ -83,7 +117,7 @@ async def test_web_mode_also_needs_its_webhook_settings(tmp_path: Path) -> None:
         "TELEGRAM_BOT_TOKEN": "123:abc",
         "KRAKEN_API_URL": "http://127.0.0.1:8500/v1/graphql/",
         "KRAKEN_API_KEY": SECRET,
-        "WEBHOOK_SECRET": "hook",
+        "WEBHOOK_SECRET": "hook-secret-0123456789",
     }
     run = await run_bot(tmp_path, env, "web")
     assert_one_line_error(run, "configuration error: PUBLIC_URL: is required but not set")
@@ -96,12 +130,11 @@ async def test_settings_are_read_from_dot_env(tmp_path: Path) -> None:
 
 
 async def test_handoff_prints_a_redeemable_link_last(
-    tmp_path: Path, redis_url: str, redis_client: aioredis.Redis
+    tmp_path: Path, handoff_env: dict[str, str], redis_client: aioredis.Redis
 ) -> None:
     qr = tmp_path / "link.png"
-    env = {"REDIS_URL": redis_url, "TELEGRAM_BOT_USERNAME": "SmartFlexBot"}
     run = await run_bot(
-        tmp_path, env,
+        tmp_path, handoff_env,
         "handoff", "--account", "A-SANDBOX1", "--property", "1",
         "--intent", "reauth:dev-7", "--qr", str(qr),
     )  # fmt: skip
@@ -132,7 +165,12 @@ async def test_handoff_prints_a_redeemable_link_last(
 async def test_handoff_rejects_bad_arguments(
     tmp_path: Path, redis_url: str, args: list[str], expected: str
 ) -> None:
-    env = {"REDIS_URL": redis_url, "TELEGRAM_BOT_USERNAME": "SmartFlexBot"}
+    env = {
+        "REDIS_URL": redis_url,
+        "TELEGRAM_BOT_USERNAME": "SmartFlexBot",
+        "KRAKEN_API_URL": "http://127.0.0.1:1/v1/graphql/",  # never asked: arguments first
+        "KRAKEN_API_KEY": SECRET,
+    }
     run = await run_bot(tmp_path, env, "handoff", *args)
     assert run.code == 2
     assert run.stderr.startswith(expected) and run.stderr.count("\n") == 1
@@ -140,9 +178,11 @@ async def test_handoff_rejects_bad_arguments(
 
 
 async def test_handoff_without_a_way_to_name_the_bot_says_what_to_set(
-    tmp_path: Path, redis_url: str
+    tmp_path: Path, handoff_env: dict[str, str]
 ) -> None:
-    run = await run_bot(tmp_path, {"REDIS_URL": redis_url}, "handoff", "--account", "A-1")
+    env = {**handoff_env, "KRAKEN_API_KEY": SECRET}
+    del env["TELEGRAM_BOT_USERNAME"]
+    run = await run_bot(tmp_path, env, "handoff", "--account", "A-1")
     assert_one_line_error(
         run,
         "configuration error: TELEGRAM_BOT_USERNAME: "
@@ -153,8 +193,97 @@ async def test_handoff_without_a_way_to_name_the_bot_says_what_to_set(
 def test_commands_resolve_their_module_only_when_run() -> None:
     from bot.cli import COMMANDS, Command, CommandUnavailable
 
-    assert {c.name for c in COMMANDS} == {"run", "web", "worker", "handoff"}
-    handoff = next(c for c in COMMANDS if c.name == "handoff")
-    assert callable(handoff.load())
+    names = {"run", "web", "worker", "handoff", "revoke-link", "revoke-chat"}
+    assert {c.name for c in COMMANDS} == names
+    for support_command in ("handoff", "revoke-link", "revoke-chat"):
+        assert callable(next(c for c in COMMANDS if c.name == support_command).load())
     with pytest.raises(CommandUnavailable, match=r"bot\.not_here is not installed"):
         Command("ghost", "", "bot.not_here:main").load()
+
+
+# ---------------------------------------------------------------- hand-off checked with Kraken
+
+
+async def test_handoff_needs_kraken_to_check_the_account(tmp_path: Path, redis_url: str) -> None:
+    env = {"REDIS_URL": redis_url, "TELEGRAM_BOT_USERNAME": "SmartFlexBot"}
+    run = await run_bot(tmp_path, env, "handoff", "--account", "A-SANDBOX1")
+    assert_one_line_error(run, "configuration error: KRAKEN_API_KEY: is required but not set")
+
+
+async def test_handoff_for_an_account_kraken_does_not_know_is_refused(
+    tmp_path: Path, handoff_env: dict[str, str], redis_client: aioredis.Redis
+) -> None:
+    run = await run_bot(tmp_path, handoff_env, "handoff", "--account", "A-NOSUCH1")
+    assert_one_line_error(
+        run, "error: Kraken does not know account A-NOSUCH1 (or our API key may not act for it)"
+    )
+    assert run.stdout == ""
+    assert await redis_client.dbsize() == 0
+
+
+async def test_handoff_when_kraken_does_not_answer_issues_nothing(
+    tmp_path: Path, handoff_env: dict[str, str], redis_client: aioredis.Redis
+) -> None:
+    env = {**handoff_env, "KRAKEN_API_URL": f"http://127.0.0.1:{free_port()}/v1/graphql/"}
+    run = await run_bot(tmp_path, env, "handoff", "--account", "A-SANDBOX1")
+    assert run.code == 1
+    assert run.stderr.startswith("error: Kraken could not be reached (")
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+    assert run.stdout == ""
+    assert await redis_client.dbsize() == 0
+
+
+async def test_handoff_without_a_property_says_which_one_the_chat_uses(
+    tmp_path: Path, handoff_env: dict[str, str], redis_client: aioredis.Redis
+) -> None:
+    run = await run_bot(tmp_path, handoff_env, "handoff", "--account", "a-sandbox1")
+    assert run.code == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert "property: 1 (default; Kraken cannot list an account's properties)" in lines
+    grant = await HandoffService(redis_client).redeem(lines[-1].rpartition("=")[2])
+    assert (grant.account_number, grant.property_id) == ("A-SANDBOX1", None)
+
+
+# ---------------------------------------------------------------- revoking
+
+
+async def test_revoke_link_makes_the_link_read_as_used(
+    tmp_path: Path, redis_url: str, redis_client: aioredis.Redis
+) -> None:
+    service = HandoffService(redis_client)
+    issued = await service.issue("A-SANDBOX1", 1, None)
+    link = f"https://t.me/SmartFlexBot?start={issued.token}"
+    env = {"REDIS_URL": redis_url}
+    run = await run_bot(tmp_path, env, "revoke-link", link)
+    assert (run.code, run.stdout, run.stderr) == (0, "revoked: the link no longer works\n", "")
+    with pytest.raises(HandoffUsed):
+        await service.inspect(issued.token)
+    again = await run_bot(tmp_path, env, "revoke-link", issued.token)
+    assert again.code == 1
+    assert again.stdout.startswith("nothing to revoke: the link was already used")
+    assert issued.token not in again.stdout + again.stderr
+
+
+async def test_revoke_link_refuses_text_that_holds_no_token(tmp_path: Path, redis_url: str) -> None:
+    run = await run_bot(tmp_path, {"REDIS_URL": redis_url}, "revoke-link", "https://t.me/Bot")
+    assert_one_line_error(run, "error: not a hand-off link or token")
+
+
+async def test_revoke_chat_says_which_account_the_chat_lost(
+    tmp_path: Path, redis_url: str, redis_client: aioredis.Redis
+) -> None:
+    bindings = ChatBindings(redis_client, KeySpace())
+    await bindings.bind(7007, Binding("A-SANDBOX1", 1))
+    env = {"REDIS_URL": redis_url}
+    run = await run_bot(tmp_path, env, "revoke-chat", "--chat", "7007")
+    assert run.code == 0, run.stderr
+    assert run.stdout.startswith("chat 7007 was bound to account A-SANDBOX1, property 1;")
+    assert await bindings.get(7007) is None
+    again = await run_bot(tmp_path, env, "revoke-chat", "--chat", "7007")
+    assert again.code == 1
+    assert again.stdout == "chat 7007 was not bound to an account; nothing to revoke\n"
+
+
+async def test_revoke_chat_needs_a_chat_id(tmp_path: Path, redis_url: str) -> None:
+    run = await run_bot(tmp_path, {"REDIS_URL": redis_url}, "revoke-chat", "--chat", "me")
+    assert run.code == 2 and "--chat: invalid int value" in run.stderr

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 
 from bot.handoff import (
     HandoffExpired,
+    HandoffGrant,
     HandoffMalformed,
     HandoffService,
     HandoffUnknown,
@@ -17,8 +18,9 @@ from bot.handoff import (
     ResumeWizard,
     deep_link,
 )
-from bot.handoff.service import token_hash
+from bot.handoff.service import new_token, token_hash
 from bot.state import KeySpace
+from bot.state.bindings import Binding, ChatBindings
 from tests.bot.conftest import FakeClock
 
 
@@ -44,6 +46,12 @@ async def test_issued_token_redeems_once_into_the_account(
     )
     with pytest.raises(HandoffUsed):
         await service.redeem(issued.token)
+
+
+def test_tokens_never_start_like_a_command_line_option() -> None:
+    # Plain token_urlsafe starts one token in 64 with "-": 4000 draws would show one.
+    tokens = [new_token() for _ in range(4000)]
+    assert all(len(token) == 32 and not token.startswith("-") for token in tokens)
 
 
 async def test_reauthenticate_and_no_intent_round_trip(service: HandoffService) -> None:
@@ -90,13 +98,23 @@ async def test_unknown_token_is_refused(service: HandoffService) -> None:
         await service.redeem(secrets.token_urlsafe(24))
 
 
+@pytest.mark.parametrize("method", ["redeem", "inspect", "revoke"])
 @pytest.mark.parametrize(
-    "token", ["", "short", "x" * 33, "has spaces and is thirty-two ch", "ü" * 32]
+    "token",
+    [
+        "",
+        "short",
+        "x" * 33,
+        "has spaces and is thirty-two ch",
+        "ü" * 32,
+        "https://t.me/SmartFlexBot",
+        "https://t.me/SmartFlexBot?start=short",
+    ],
 )
-async def test_malformed_tokens_are_refused_without_touching_redis(token: str) -> None:
+async def test_malformed_tokens_are_refused_without_touching_redis(token: str, method: str) -> None:
     unreachable = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.1)
     with pytest.raises(HandoffMalformed):
-        await HandoffService(unreachable).redeem(token)
+        await getattr(HandoffService(unreachable), method)(token)
 
 
 async def test_redis_holds_only_hashes_of_tokens(
@@ -115,3 +133,99 @@ async def test_redis_holds_only_hashes_of_tokens(
 async def test_account_number_is_validated(service: HandoffService) -> None:
     with pytest.raises(ValueError, match="A-"):
         await service.issue("B-123", 1, None)
+
+
+# ---------------------------------------------------------------- inspect
+
+
+async def test_inspect_shows_the_grant_and_leaves_the_link_usable(
+    service: HandoffService,
+) -> None:
+    issued = await service.issue("A-SANDBOX1", 2, ResumeWizard("W-9"))
+    for _ in range(2):
+        seen = await service.inspect(issued.token)
+        assert (seen.account_number, seen.property_id, seen.intent) == (
+            "A-SANDBOX1",
+            2,
+            ResumeWizard("W-9"),
+        )
+    assert await service.redeem(issued.token) == seen
+    with pytest.raises(HandoffUsed):
+        await service.inspect(issued.token)
+
+
+async def test_inspect_refuses_like_redeem(service: HandoffService, clock: FakeClock) -> None:
+    with pytest.raises(HandoffUnknown):
+        await service.inspect(secrets.token_urlsafe(24))
+    issued = await service.issue("A-SANDBOX1", 1, None)
+    clock.advance(timedelta(days=7, seconds=1).total_seconds())
+    for look in (service.inspect, service.redeem, service.inspect):
+        with pytest.raises(HandoffExpired):
+            await look(issued.token)
+
+
+async def test_inspecting_while_tapping_twice_still_binds_only_once(
+    service: HandoffService,
+) -> None:
+    issued = await service.issue("A-SANDBOX1", 1, None)
+    results = await asyncio.gather(
+        service.inspect(issued.token),
+        service.redeem(issued.token),
+        service.inspect(issued.token),
+        service.redeem(issued.token),
+        return_exceptions=True,
+    )
+    redeemed = [type(r).__name__ for r in results[1::2]]
+    assert sorted(redeemed) == ["HandoffGrant", "HandoffUsed"]
+
+
+# ---------------------------------------------------------------- revoke
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "{token}",
+        "  https://t.me/SmartFlexBot?start={token}\n",
+        "t.me/SmartFlexBot?start={token}",
+        "tg://resolve?domain=SmartFlexBot&start={token}",
+    ],
+)
+async def test_a_revoked_link_answers_as_used(service: HandoffService, form: str) -> None:
+    issued = await service.issue("A-SANDBOX1", 1, None)
+    assert await service.revoke(form.format(token=issued.token)) is True
+    for look in (service.inspect, service.redeem):
+        with pytest.raises(HandoffUsed):
+            await look(issued.token)
+    assert await service.revoke(issued.token) is False
+
+
+async def test_only_a_live_link_can_be_revoked(service: HandoffService, clock: FakeClock) -> None:
+    used = await service.issue("A-SANDBOX1", 1, None)
+    await service.redeem(used.token)
+    assert await service.revoke(used.token) is False
+    assert await service.revoke(secrets.token_urlsafe(24)) is False
+    expired = await service.issue("A-SANDBOX1", 1, None)
+    clock.advance(timedelta(days=7, seconds=1).total_seconds())
+    assert await service.revoke(expired.token) is False
+    with pytest.raises(HandoffExpired):
+        await service.redeem(expired.token)
+
+
+async def test_revoke_racing_a_tap_lets_exactly_one_win(service: HandoffService) -> None:
+    issued = await service.issue("A-SANDBOX1", 1, None)
+    revoked, redeemed = await asyncio.gather(
+        service.revoke(issued.token), service.redeem(issued.token), return_exceptions=True
+    )
+    assert (revoked is True) != isinstance(redeemed, HandoffGrant)
+    assert isinstance(redeemed, HandoffGrant | HandoffUsed)
+
+
+async def test_revoke_chat_unbinds_and_says_what_it_was_bound_to(
+    service: HandoffService, redis_client: aioredis.Redis
+) -> None:
+    bindings = ChatBindings(redis_client, KeySpace())
+    await bindings.bind(4242, Binding("A-SANDBOX1", 1))
+    assert await service.revoke_chat(4242) == Binding("A-SANDBOX1", 1)
+    assert await bindings.get(4242) is None
+    assert await service.revoke_chat(4242) is None
