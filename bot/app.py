@@ -2,6 +2,8 @@
 
 The simple deployment (and the demo): one process owns `getUpdates` — Telegram allows only
 one poller per token — and also runs the arq worker, so nothing else is needed but Redis.
+The worker is supervised (restarted with backoff after a Redis outage); `/healthz` fails
+while it is down.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from telegram.error import TelegramError
 
 from bot.config import Settings
 from bot.handlers import publish_commands
-from bot.notifier import running_worker
+from bot.notifier import supervised, supervisor_for
 from bot.runtime import open_runtime
 from bot.web import ALLOWED_UPDATES, create_web_app, serve
 
@@ -36,11 +38,12 @@ async def _run(settings: Settings) -> None:
         await application.updater.start_polling(
             allowed_updates=ALLOWED_UPDATES, error_callback=_polling_problem
         )
-        async with running_worker(runtime.notifier_worker()):
-            rearmed = await runtime.polls.rearm()
-            log.info("bot running as @%s; %d waits re-armed", runtime.bot_username, rearmed)
+        notifier = supervisor_for(runtime)
+        async with supervised(notifier):
+            log.info("bot running as @%s", runtime.bot_username)
             try:
-                await serve(create_web_app(runtime, webhook=False), runtime.settings.port)
+                app = create_web_app(runtime, webhook=False, notifier=notifier)
+                await serve(app, runtime.settings.port)
             finally:
                 await application.updater.stop()
                 await application.stop()

@@ -6,9 +6,10 @@ keeps library metrics we did not choose out of the scrape.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,6 +28,12 @@ class Metrics:
     def __post_init__(self) -> None:
         r = self.registry
         self.updates = Counter("updates", "Telegram updates handled, by kind", ["kind"], registry=r)
+        self.updates_refused = Counter(
+            "updates_refused",
+            "Updates not acted on: a chat over its rate (rate) or a tap during a turn (busy)",
+            ["reason"],
+            registry=r,
+        )
         self.kraken_calls = Counter(
             "kraken_calls", "Kraken GraphQL operations sent", ["operation"], registry=r
         )
@@ -57,10 +64,39 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        # Set from Redis at scrape time (NaN when Redis cannot be read).
+        self.notifier_alive_workers = Gauge(
+            "notifier_alive_workers",
+            "Notifier processes with a live heartbeat in Redis, in any process",
+            registry=r,
+        )
+        self.notifier_oldest_due_job = Gauge(
+            "notifier_oldest_due_job_seconds",
+            "How long the most overdue notifier job has been due (0 when none is)",
+            registry=r,
+        )
+        self._notifier_up: Gauge | None = None
+
+    def watch_notifier(self, up: Callable[[], bool]) -> None:
+        """Export `notifier_up` for the notifier this process runs (processes without one
+        have no such gauge, rather than a misleading 0)."""
+        if self._notifier_up is None:
+            self._notifier_up = Gauge(
+                "notifier_up", "1 while this process's notifier is running", registry=self.registry
+            )
+        self._notifier_up.set_function(lambda: float(up()))
 
 
-def metrics_route(metrics: Metrics, path: str = "/metrics") -> Route:
+def metrics_route(
+    metrics: Metrics,
+    path: str = "/metrics",
+    refresh: Callable[[], Awaitable[None]] | None = None,
+) -> Route:
+    """`refresh` runs before each scrape, to set gauges read from elsewhere (Redis)."""
+
     async def scrape(request: Request) -> Response:
+        if refresh is not None:
+            await refresh()
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return Route(path, scrape, methods=["GET"])

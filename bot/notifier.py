@@ -10,14 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arq import Retry
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, func
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from telegram.error import TelegramError
 
 from bot.polling import POLL_FUNCTION, PollScheduler
@@ -25,6 +31,9 @@ from bot.screens import wait_overdue
 from bot.service import ChatService, PollResult
 from bot.state.keys import KeySpace
 from kraken.errors import ErrorCategory, KrakenError
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +67,10 @@ async def poll_wizard(
             await notifier.polls.forget(chat_id, wizard_id)
             return "error"
         result = PollResult.WAITING
+    except RedisError as error:
+        # A failed job would leave the queue for good; a retried one is looked at again.
+        log.warning("poll of wizard %s lost Redis: %s", wizard_id, type(error).__name__)
+        raise Retry(defer=policy.delay(attempt)) from None
     if result is PollResult.WAITING:
         if attempt >= policy.max_tries():
             await notifier.polls.forget(chat_id, wizard_id)
@@ -70,24 +83,30 @@ async def poll_wizard(
     return str(result.value)
 
 
-@contextlib.asynccontextmanager
-async def running_worker(worker: Worker) -> AsyncIterator[asyncio.Task[None]]:
-    """Run the arq worker beside whatever else this process does; stop it on the way out."""
-    task = asyncio.create_task(worker.async_run())
-    try:
-        yield task
-    finally:
-        await worker.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+class TrackingWorker(Worker):
+    """An arq worker that knows which jobs it started and never finished.
+
+    arq marks a job in progress (a key with a 30 s lifetime) before running it and clears the
+    mark when the job ends; if Redis is gone at that moment the mark stays, and no worker runs
+    the job until it expires. The supervisor clears the marks of this worker's unfinished jobs
+    once Redis answers again, so a wait resumes at once after an outage.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unfinished: set[str] = set()
+
+    async def run_job(self, job_id: str, score: int) -> None:
+        self.unfinished.add(job_id)
+        await super().run_job(job_id, score)
+        self.unfinished.discard(job_id)
 
 
 def build_worker(
     arq: ArqRedis, keys: KeySpace, notifier: NotifierContext, **options: Any
-) -> Worker:
+) -> TrackingWorker:
     policy = notifier.polls.policy
-    return Worker(
+    return TrackingWorker(
         functions=[
             func(
                 poll_wizard,
@@ -105,3 +124,205 @@ def build_worker(
         max_jobs=50,
         **options,
     )
+
+
+# ------------------------------------------------------------------------------ supervision
+
+HEARTBEAT_EVERY_S = 5.0
+HEARTBEAT_TTL_S = 15.0
+# Health checks and scrapes read Redis with this bound: a hung Redis must not hang them.
+READ_TIMEOUT_S = 1.0
+
+StartupHook = Callable[[dict[Any, Any]], Awaitable[None]]
+WorkerFactory = Callable[[StartupHook], TrackingWorker]
+
+
+@dataclass(frozen=True)
+class NotifierFigures:
+    alive: int
+    """Notifier processes whose heartbeat has not expired, this one included."""
+    oldest_due_s: float
+    """How long the most overdue job has been due (0 when none is due)."""
+
+
+class NotifierHeartbeats:
+    """Which notifiers are running, shared through Redis so any process can tell.
+
+    One sorted set: member = a notifier instance, score = when its heartbeat expires (ms). A
+    member counts while its score is in the future; the set itself expires with the newest
+    heartbeat. The oldest due job comes from arq's queue, a sorted set scored by due time (ms).
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: KeySpace,
+        *,
+        ttl: float = HEARTBEAT_TTL_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._ttl_ms = int(ttl * 1000)
+        self._clock = clock
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def beat(self, instance: str) -> None:
+        now, key = self._now_ms(), self._keys.notifier_heartbeats()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {instance: now + self._ttl_ms})
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.pexpire(key, self._ttl_ms)
+            await pipe.execute()
+
+    async def leave(self, instance: str) -> None:
+        await self._redis.zrem(self._keys.notifier_heartbeats(), instance)
+
+    async def figures(self) -> NotifierFigures:
+        now = self._now_ms()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zcount(self._keys.notifier_heartbeats(), f"({now}", "+inf")
+            pipe.zrange(self._keys.job_queue(), 0, 0, withscores=True)
+            alive, first = await pipe.execute()
+        due_ms = float(first[0][1]) if first else float(now)
+        return NotifierFigures(int(alive), max(0.0, (now - due_ms) / 1000))
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delays between restarts of a worker that keeps failing: doubling, bounded."""
+
+    first: float = 1.0
+    longest: float = 30.0
+
+    def delay(self, failures: int) -> float:
+        return float(min(self.longest, self.first * 2 ** min(max(failures - 1, 0), 32)))
+
+
+def _instance_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class NotifierSupervisor:
+    """Keeps this process's arq worker running through Redis outages.
+
+    When the worker's task ends (a Redis connection error, usually) it logs one warning line
+    and starts a fresh worker after a bounded exponential backoff; a worker counts as started
+    once arq has reached Redis and run `on_startup`, which clears the in-progress marks its
+    predecessor left, re-arms every wait and writes the first heartbeat. The delay starts over
+    after each successful start. `run` returns only by cancellation (shutdown).
+    """
+
+    def __init__(
+        self,
+        build: WorkerFactory,
+        *,
+        rearm: Callable[[], Awaitable[int]],
+        heartbeats: NotifierHeartbeats,
+        backoff: Backoff = Backoff(),
+        beat_every: float = HEARTBEAT_EVERY_S,
+    ) -> None:
+        self._build = build
+        self._rearm = rearm
+        self._heartbeats = heartbeats
+        self._backoff = backoff
+        self._beat_every = beat_every
+        self.instance = _instance_name()
+        self.restarts = 0
+        self.last_error: str | None = None
+        self._up = asyncio.Event()
+        self._unfinished: set[str] = set()
+
+    @property
+    def up(self) -> bool:
+        return self._up.is_set()
+
+    async def wait_up(self) -> None:
+        await self._up.wait()
+
+    async def run(self) -> None:
+        beating = asyncio.create_task(self._beat_forever())
+        failures = 0
+        try:
+            while True:
+                error, started = await self._run_worker(self._build(self._started))
+                failures = 1 if started else failures + 1
+                self.last_error = type(error).__name__
+                delay = self._backoff.delay(failures)
+                log.warning(
+                    "notifier stopped (%s: %s); restarting in %.0f s", self.last_error, error, delay
+                )
+                await asyncio.sleep(delay)
+                self.restarts += 1
+        finally:
+            self._up.clear()
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                await asyncio.wait_for(self._heartbeats.leave(self.instance), READ_TIMEOUT_S)
+
+    async def _started(self, ctx: dict[Any, Any]) -> None:
+        """arq's on_startup: Redis has answered. Errors here end the worker (and retry)."""
+        if self._unfinished:
+            arq: ArqRedis = ctx["redis"]
+            await arq.delete(*(in_progress_key_prefix + job for job in self._unfinished))
+            self._unfinished.clear()
+        rearmed = await self._rearm()
+        await self._heartbeats.beat(self.instance)
+        self._up.set()
+        again = "back" if self.restarts else "running"
+        log.info("notifier %s; %d waits re-armed", again, rearmed)
+
+    async def _run_worker(self, worker: TrackingWorker) -> tuple[BaseException, bool]:
+        """Run `worker` until its task ends: why it ended, and whether it had started.
+        Cancelled (shutdown): stop the worker and its jobs, then raise."""
+        task = asyncio.create_task(worker.async_run())
+        try:
+            await asyncio.wait([task])
+        finally:
+            started = self.up
+            self._up.clear()
+            await self._stop(worker, task)
+        error = asyncio.CancelledError() if task.cancelled() else task.exception()
+        return error or RuntimeError("the worker returned"), started
+
+    async def _stop(self, worker: TrackingWorker, task: asyncio.Task[None]) -> None:
+        """Cancel the worker and its jobs (arq re-runs a cancelled job) and wait for them."""
+        jobs = list(worker.tasks.values())
+        for running in (*jobs, task):
+            running.cancel()
+        await asyncio.gather(task, *jobs, return_exceptions=True)
+        self._unfinished |= worker.unfinished
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._beat_every)
+            if self.up:
+                with contextlib.suppress(RedisError, OSError, TimeoutError):
+                    await asyncio.wait_for(self._heartbeats.beat(self.instance), READ_TIMEOUT_S)
+
+
+def supervisor_for(runtime: Runtime, **options: Any) -> NotifierSupervisor:
+    """The notifier of `run` and `worker`: the runtime's service and polls, supervised."""
+    context = NotifierContext(runtime.service, runtime.polls)
+    return NotifierSupervisor(
+        lambda started: build_worker(runtime.arq, runtime.keys, context, on_startup=started),
+        rearm=runtime.polls.rearm,
+        heartbeats=NotifierHeartbeats(runtime.redis.client, runtime.keys),
+        **options,
+    )
+
+
+@contextlib.asynccontextmanager
+async def supervised(notifier: NotifierSupervisor) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the supervised notifier beside whatever else this process does; stop it on exit."""
+    task = asyncio.create_task(notifier.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hmac
+import json
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvicorn
@@ -26,6 +29,7 @@ from bot.handlers import publish_commands
 from bot.handoff.http import support_routes
 from bot.handoff.links import deep_link
 from bot.metrics import metrics_route
+from bot.notifier import READ_TIMEOUT_S, NotifierFigures, NotifierHeartbeats, NotifierSupervisor
 from bot.pages import oauth_page
 from bot.runtime import Runtime, open_runtime
 from dialogs import machine as m
@@ -37,9 +41,111 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_UPDATE_BYTES = 1 << 20
+# Readiness asks Kraken at most this often, however many probes (or strangers) ask us.
+KRAKEN_CHECK_TTL_S = 10.0
+KRAKEN_CHECK_TIMEOUT_S = 5.0
+# Readiness fails when no notifier is alive and a job has been due this long.
+STALLED_AFTER_S = 120.0
 
 
-def create_web_app(runtime: Runtime, *, webhook: bool) -> Starlette:
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is longer than `limit` bytes: refused on its
+    Content-Length before reading anything, and read no further than the limit otherwise."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+class CachedCheck:
+    """A dependency check whose result (good or bad) is reused for `ttl` seconds; concurrent
+    callers share one check."""
+
+    def __init__(
+        self,
+        check: Callable[[], Awaitable[str]],
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._check, self._ttl, self._clock = check, ttl, clock
+        self._lock = asyncio.Lock()
+        self._result: tuple[float, str] | None = None
+
+    async def __call__(self) -> str:
+        async with self._lock:
+            if self._result is None or self._clock() - self._result[0] >= self._ttl:
+                self._result = (self._clock(), await self._check())
+            return self._result[1]
+
+
+async def _check(probe: Callable[[], Awaitable[object]], timeout: float) -> str:  # noqa: ASYNC109
+    """ "ok", or "error: <KT-CT code or exception type>" (never a message: no secrets)."""
+    try:
+        await asyncio.wait_for(probe(), timeout)
+    except Exception as exc:
+        return f"error: {getattr(exc, 'code', None) or type(exc).__name__}"
+    return "ok"
+
+
+def health_routes(runtime: Runtime, notifier: NotifierSupervisor | None) -> list[Route]:
+    """`/healthz` (liveness: no remote call; fails only while this process's own notifier is
+    down), `/readyz` (readiness: Redis, Kraken at most every KRAKEN_CHECK_TTL_S, a stalled
+    notifier) and `/metrics` with the notifier gauges read from Redis at scrape time."""
+    heartbeats = NotifierHeartbeats(runtime.redis.client, runtime.keys)
+    kraken = CachedCheck(
+        lambda: _check(runtime.kraken.ping, KRAKEN_CHECK_TIMEOUT_S), KRAKEN_CHECK_TTL_S
+    )
+    if notifier is not None:
+        runtime.metrics.watch_notifier(lambda: notifier.up)
+
+    async def figures() -> tuple[NotifierFigures | None, dict[str, Any]]:
+        info: dict[str, Any] = {}
+        if notifier is not None:
+            info["in_process"] = "running" if notifier.up else "down"
+        try:
+            read = await asyncio.wait_for(heartbeats.figures(), READ_TIMEOUT_S)
+        except Exception as exc:
+            info.update(alive=None, oldest_due_job_seconds=None, error=type(exc).__name__)
+            return None, info
+        info.update(alive=read.alive, oldest_due_job_seconds=round(read.oldest_due_s, 1))
+        return read, info
+
+    async def healthz(request: Request) -> Response:
+        _, info = await figures()
+        alive = notifier is None or notifier.up
+        return JSONResponse({"ok": alive, "notifier": info}, status_code=200 if alive else 503)
+
+    async def readyz(request: Request) -> Response:
+        redis = await _check(runtime.redis.client.ping, READ_TIMEOUT_S * 2)
+        read, info = await figures()
+        info["stalled"] = bool(read and not read.alive and read.oldest_due_s > STALLED_AFTER_S)
+        checks = {"redis": redis, "kraken": await kraken()}
+        ready = all(value == "ok" for value in checks.values()) and not info["stalled"]
+        body = {"ok": ready, **checks, "notifier": info}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def refresh_gauges() -> None:
+        read, _ = await figures()
+        nan = float("nan")
+        runtime.metrics.notifier_alive_workers.set(read.alive if read else nan)
+        runtime.metrics.notifier_oldest_due_job.set(read.oldest_due_s if read else nan)
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        metrics_route(runtime.metrics, refresh=refresh_gauges),
+    ]
+
+
+def create_web_app(
+    runtime: Runtime, *, webhook: bool, notifier: NotifierSupervisor | None = None
+) -> Starlette:
+    """`notifier`: the notifier this process runs (`run`), reported by health and metrics."""
     settings = runtime.settings
 
     async def telegram_webhook(request: Request) -> Response:
@@ -47,11 +153,11 @@ def create_web_app(runtime: Runtime, *, webhook: bool) -> Starlette:
         given = request.headers.get(SECRET_HEADER, "")
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             return JSONResponse({"ok": False, "error": "forbidden"}, status_code=403)
-        body = await request.body()
-        if len(body) > MAX_UPDATE_BYTES:
+        body = await read_body(request, MAX_UPDATE_BYTES)
+        if body is None:
             return JSONResponse({"ok": False, "error": "too large"}, status_code=413)
         try:
-            update = Update.de_json(await request.json(), runtime.application.bot)
+            update = Update.de_json(json.loads(body), runtime.application.bot)
         except Exception:
             return JSONResponse({"ok": False, "error": "bad update"}, status_code=400)
         # Processed before answering: if this worker dies mid-way Telegram re-delivers, and
@@ -81,25 +187,9 @@ def create_web_app(runtime: Runtime, *, webhook: bool) -> Starlette:
         kind = "denied" if conv is not None and conv.state == m.SIGNING_IN else "done"
         return HTMLResponse(oauth_page(locale, kind=kind, bot_link=bot_link))
 
-    async def healthz(request: Request) -> Response:
-        checks: dict[str, Any] = {}
-        try:
-            await asyncio.wait_for(runtime.redis.client.ping(), timeout=2)
-            checks["redis"] = "ok"
-        except Exception as exc:
-            checks["redis"] = f"error: {type(exc).__name__}"
-        try:
-            await asyncio.wait_for(runtime.kraken.ping(), timeout=5)
-            checks["kraken"] = "ok"
-        except Exception as exc:
-            checks["kraken"] = f"error: {getattr(exc, 'code', None) or type(exc).__name__}"
-        healthy = all(value == "ok" for value in checks.values())
-        return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
-
     routes: list[Route] = [
         Route("/oauth/callback", oauth_callback, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        metrics_route(runtime.metrics),
+        *health_routes(runtime, notifier),
     ]
     if webhook:
         routes.append(Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"]))

@@ -1,6 +1,8 @@
 """`python -m bot worker`: the background notifier alone (the Procfile's `worker`).
 
-Any number may run on one Redis: arq hands each poll job to one worker at a time.
+Any number may run on one Redis: arq hands each poll job to one worker at a time. A Redis
+outage does not end the process: the notifier restarts itself with backoff until Redis is
+back (see `NotifierSupervisor`), and other processes see it through its heartbeat.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import signal
 
 from bot.config import Settings
-from bot.notifier import running_worker
+from bot.notifier import supervised, supervisor_for
 from bot.runtime import open_runtime
 
 log = logging.getLogger(__name__)
@@ -23,12 +25,12 @@ async def _run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        async with running_worker(runtime.notifier_worker()) as task:
-            rearmed = await runtime.polls.rearm()
-            log.info("notifier worker running; %d waits re-armed", rearmed)
+        async with supervised(supervisor_for(runtime)) as task:
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
+            if task.done():
+                task.result()  # the supervisor itself failed: a bug; exit non-zero with it
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:

@@ -57,5 +57,10 @@ class KeySpace:
     def job_queue(self) -> str:
         return f"{self.prefix}arq:queue"
 
+    def notifier_heartbeats(self) -> str:
+        """Sorted set of running notifiers (instance -> heartbeat expiry, ms); expires with
+        the last heartbeat, so a deployment with no notifier left leaves nothing behind."""
+        return f"{self.prefix}notifier:alive"
+
     def binding(self, chat_id: int) -> str:
         return f"{self.prefix}binding:{chat_id}"
