@@ -9,6 +9,7 @@ notifier lag is what the backoff policy really gives plus the time the look take
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from bench.calls import CallLog, RecordingTransport
 from bench.driver import drain
 from bot.state.memory import conversation_bytes
 from bot.testing import InProcessDeployment, in_process_deployment
+from bot.updates import handle_update
 
 T = TypeVar("T")
 JOURNEY_TAPS = ("Heat pump", "Daikin")
@@ -58,7 +60,7 @@ async def _round(d: InProcessDeployment, result: OnboardingResult, concurrency: 
     started = time.perf_counter()
     result.updates += await drain(
         d.fetch,
-        d.runtime.application.process_update,
+        functools.partial(handle_update, d.runtime.application),
         concurrency=concurrency,
         latencies=result.latencies,
     )

@@ -43,10 +43,12 @@ async def _run(settings: Settings) -> None:
             log.info("bot running as @%s", runtime.bot_username)
             try:
                 app = create_web_app(runtime, webhook=False, notifier=notifier)
-                await serve(app, runtime.settings.port)
+                async with runtime.sweeper().running():
+                    await serve(app, runtime.settings.port)
             finally:
                 await application.updater.stop()
                 await application.stop()
+    log.info("bot stopped")
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,19 +1,21 @@
 """Telegram updates -> chat turns.
 
 Thin on purpose: each handler works out who and what, then hands an event to `ChatService`.
-Callback queries are answered before anything else (Telegram gives a client only seconds),
-duplicates of an update are dropped before any handler runs, and the error handler makes
-sure nobody is left without a reply.
+Callback queries are answered before anything else (Telegram gives a client only seconds);
+duplicates never reach a handler (`bot.updates` claims each update once). A chat that floods
+is slowed down with one explanation, taps that arrive while the chat's turn runs get a toast
+and are dropped (the screen they were drawn on is about to change), and the error handler
+makes sure nobody is left without a reply — even when Redis itself is what failed.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from telegram import Bot, BotCommand, Update
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -38,11 +40,13 @@ from bot.handoff.service import (
     HandoffService,
     HandoffUnknown,
     HandoffUsed,
+    token_hash,
 )
 from bot.service import DEFAULT_PROPERTY_ID, ChatService
-from bot.state.dedupe import UpdateDeduper
-from bot.state.keys import KeySpace
+from bot.state.bindings import PendingSwitches
+from bot.state.inbound import ChatRate
 from bot.state.lock import LockTimeout
+from bot.updates import replaying
 from dialogs.conversation import Conversation
 from dialogs.events import (
     Begin,
@@ -62,7 +66,10 @@ from kraken.errors import KrakenError
 
 log = logging.getLogger(__name__)
 
-PENDING_SWITCH_TTL = timedelta(minutes=15)
+# At most one "I'm still working" message per chat in this long; taps get a toast instead.
+BUSY_NOTICE_INTERVAL = timedelta(seconds=30)
+# The error reply must not hang on the thing that failed (often Redis).
+_ERROR_LOOKUP_TIMEOUT_S = 1.0
 # Each is a method of Handlers of the same name, and has a `bot.command.<name>` description.
 COMMANDS = ("start", "help", "status", "cancel", "language", "support")
 PRIVATE = filters.ChatType.PRIVATE
@@ -91,18 +98,16 @@ class Handlers:
         *,
         service: ChatService,
         handoff: HandoffService,
-        deduper: UpdateDeduper,
-        redis: Redis,
-        keys: KeySpace,
+        rate: ChatRate,
+        switches: PendingSwitches,
     ) -> None:
         self.service = service
         self.handoff = handoff
-        self.deduper = deduper
-        self.redis = redis
-        self.keys = keys
+        self.rate = rate
+        self.switches = switches
 
     def install(self, app: Application) -> None:  # type: ignore[type-arg]
-        app.add_handler(TypeHandler(Update, self.dedupe), group=-1)
+        app.add_handler(TypeHandler(Update, self.admit), group=-1)
         for name in COMMANDS:
             app.add_handler(CommandHandler(name, getattr(self, name), filters=PRIVATE))
         app.add_handler(CallbackQueryHandler(self.callback))
@@ -113,12 +118,25 @@ class Handlers:
 
     # ------------------------------------------------------------------ plumbing
 
-    async def dedupe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def admit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Count the update, and stop a chat that sends more than a person could."""
         kind = "callback" if update.callback_query else "message" if update.message else "other"
         self.service.metrics.updates.labels(kind=kind).inc()
-        if not await self.deduper.first_time(update.update_id):
-            log.info("duplicate update %s dropped", update.update_id)
-            raise ApplicationHandlerStop
+        if update.effective_chat is None:
+            return
+        try:
+            if await self.rate.allow(update.effective_chat.id):
+                return
+        except RedisError:
+            return  # no count without Redis: let the handler run, and fail with one reply
+        self.service.metrics.updates_refused.labels(reason="rate").inc()
+        chat_id, language = self._ids(update)
+        locale = self.service.locale_for(None, language)
+        if update.callback_query is not None:
+            await _answer(update, t(locale, "bot.slow_down_toast"))
+        if await self.rate.first_notice(chat_id, "slow", timedelta(seconds=self.rate.window_s)):
+            await self._say(update, screens.slow_down(locale, self.rate.window_s))
+        raise ApplicationHandlerStop
 
     async def _chat(self, update: Update) -> _Chat:
         """The chat, its stored conversation (read once per update) and its language."""
@@ -148,19 +166,25 @@ class Handlers:
                 await self._say(update, screens.start_without_link(chat.locale))
             return
         try:
+            grant = await self.handoff.inspect(token)
+            bound = await self.service.binding(chat.id, chat.conv)
+            if bound is not None and bound.account_number != grant.account_number:
+                # Ask first; the link is used only if the customer says yes.
+                await self.switches.offer(chat.id, token_hash(token))
+                screen = screens.confirm_switch(
+                    chat.locale, bound.account_number, grant.account_number
+                )
+                await self._say(update, screen)
+                return
             grant = await self.handoff.redeem(token)
         except HandoffError as error:
-            kind = _HANDOFF_PROBLEMS[type(error)]
-            await self._say(update, screens.handoff_problem(chat.locale, kind))
-            return
-        current = chat.conv.account_number if chat.conv else None
-        if current and current != grant.account_number:
-            switch = json.dumps(grant.to_record())
-            await self.redis.set(self.keys.pending_switch(chat.id), switch, ex=PENDING_SWITCH_TTL)
-            screen = screens.confirm_switch(chat.locale, current, grant.account_number)
-            await self._say(update, screen)
+            await self._handoff_problem(update, chat.locale, error)
             return
         await self.service.run(chat.id, _begin(grant), language_code=chat.language)
+
+    async def _handoff_problem(self, update: Update, locale: str, error: HandoffError) -> None:
+        kind = _HANDOFF_PROBLEMS[type(error)]
+        await self._say(update, screens.handoff_problem(locale, kind))
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id, language = self._ids(update)
@@ -199,15 +223,21 @@ class Handlers:
     async def callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None
-        try:
-            await query.answer()
-        except BadRequest as exc:
-            # "query is too old": the spinner already timed out on the user's side, but the
-            # tap itself is still a valid request — carry on with it.
-            log.info("callback answer refused (%s); handling the tap anyway", exc.message)
         if update.effective_chat is None or query.data is None:
+            await _answer(update)
             return
         chat_id, language = self._ids(update)
+        if not replaying.get() and await self.service.store.busy(chat_id):
+            # The screen this tap was drawn on is about to change: coalesce it into the
+            # running turn with a toast instead of queueing another turn (or a message).
+            # A replayed tap is exempt: the lock it meets may be its own dead first attempt.
+            self.service.metrics.updates_refused.labels(reason="busy").inc()
+            await _answer(update, t(self.service.locale_for(None, language), "bot.busy_toast"))
+            return
+        await _answer(update)
+        if query.data == screens.TAKE_OVER:
+            await self.service.take_over(chat_id, language)
+            return
         if query.data.startswith(screens.BOT_PREFIX):
             await self._bot_button(update, query.data)
             return
@@ -221,13 +251,17 @@ class Handlers:
                 await self.service.run(chat_id, Language(code), language_code=language)
                 return
         elif data in (screens.SWITCH_YES, screens.SWITCH_NO):
-            raw = await self.redis.getdel(self.keys.pending_switch(chat_id))
-            if raw is not None and data == screens.SWITCH_YES:
-                grant = HandoffGrant.from_record(json.loads(raw))
+            digest = await self.switches.take(chat_id)
+            locale = (await self._chat(update)).locale
+            if digest is not None and data == screens.SWITCH_YES:
+                try:
+                    grant = await self.handoff.redeem_digest(digest)
+                except HandoffError as error:  # used or revoked while the question waited
+                    await self._handoff_problem(update, locale, error)
+                    return
                 await self.service.run(chat_id, _begin(grant), language_code=language)
                 return
-            locale = (await self._chat(update)).locale
-            kept = screens.switch_kept(locale) if raw else screens.switch_expired(locale)
+            kept = screens.switch_kept(locale) if digest else screens.switch_expired(locale)
             await self._say(update, kept)
             return
         await self.service.run(chat_id, Tap(data), language_code=language)  # engine says "invalid"
@@ -247,20 +281,51 @@ class Handlers:
         error = context.error
         if isinstance(error, KrakenError):
             log.warning("kraken error outside the engine: %s", error.code)
+        elif isinstance(error, RedisError):
+            log.warning("redis unavailable: %s: %s", type(error).__name__, error)
         elif not isinstance(error, LockTimeout):
             log.error("unhandled error", exc_info=error)
         if not isinstance(update, Update) or update.effective_chat is None:
             return
-        locale = (await self._chat(update)).locale
-        screen = (
-            screens.busy(locale)
-            if isinstance(error, LockTimeout)
-            else screens.something_went_wrong(locale)
-        )
+        chat_id, language = self._ids(update)
+        locale = await self._locale_if_reachable(chat_id, language)
+        if isinstance(error, LockTimeout):
+            if not await self._first_busy_notice(chat_id):
+                return
+            screen = screens.busy(locale)
+        else:
+            screen = screens.something_went_wrong(locale)
         try:
-            await context.bot.send_message(update.effective_chat.id, screen.text, parse_mode="HTML")
+            await context.bot.send_message(chat_id, screen.text, parse_mode="HTML")
         except Exception:  # the error path must never raise; Telegram itself may be the problem
-            log.exception("could not tell chat %s about an error", update.effective_chat.id)
+            log.exception("could not tell chat %s about an error", chat_id)
+
+    async def _locale_if_reachable(self, chat_id: int, language: str | None) -> str:
+        """The chat's language, or Telegram's guess when Redis cannot tell us quickly."""
+        try:
+            conv = await asyncio.wait_for(self.service.peek(chat_id), _ERROR_LOOKUP_TIMEOUT_S)
+        except (RedisError, TimeoutError):
+            conv = None
+        return self.service.locale_for(conv, language)
+
+    async def _first_busy_notice(self, chat_id: int) -> bool:
+        try:
+            return await self.rate.first_notice(chat_id, "busy", BUSY_NOTICE_INTERVAL)
+        except RedisError:
+            return True
+
+
+async def _answer(update: Update, toast: str | None = None) -> None:
+    """Answer a tap (stops the client's spinner); a refused answer never stops the tap."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(toast)
+    except BadRequest as exc:
+        # "query is too old": the spinner already timed out on the user's side, but the
+        # tap itself is still a valid request — carry on with it.
+        log.info("callback answer refused (%s); handling the tap anyway", exc.message)
 
 
 async def publish_commands(bot: Bot, default_locale: str) -> None:

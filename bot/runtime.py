@@ -7,12 +7,15 @@ the notifier); building them in one place keeps the three processes configured a
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 from arq.connections import ArqRedis
-from arq.worker import Worker
+from redis.exceptions import RedisError
+from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
@@ -21,18 +24,22 @@ from bot.config import Settings
 from bot.handlers import Handlers
 from bot.handoff.service import HandoffService
 from bot.metrics import Metrics
-from bot.notifier import NotifierContext, build_worker
 from bot.oauth import OAuthStates
 from bot.polling import PollPolicy, PollScheduler
 from bot.redis_conn import RedisConnection, open_redis
 from bot.service import ChatService
-from bot.state.bindings import ChatBindings
+from bot.state.bindings import ChatBindings, PendingSwitches
 from bot.state.conversations import ConversationStore
-from bot.state.dedupe import UpdateDeduper
+from bot.state.inbound import ChatRate, UpdateLedger
 from bot.state.keys import KeySpace
+from bot.updates import LedgeredUpdates, OrphanSweeper
 from kraken import ApiKeyCredentials, KrakenClient
 
+log = logging.getLogger(__name__)
+
 CONCURRENT_UPDATES = 64
+# How long a bound chat's "switch to the other account?" question waits for an answer.
+PENDING_SWITCH_TTL = timedelta(minutes=15)
 
 
 @dataclass
@@ -49,17 +56,29 @@ class Runtime:
     polls: PollScheduler
     oauth: OAuthStates
     service: ChatService
+    ledger: UpdateLedger
 
     @property
     def bot_username(self) -> str:
         return self.settings.telegram_bot_username or self.application.bot.username
 
-    def notifier_worker(self) -> Worker:
-        return build_worker(self.arq, self.keys, NotifierContext(self.service, self.polls))
+    async def receive(self, update: Update) -> None:
+        """A webhook update: into the inbox (so a crash cannot lose it), then onto PTB's
+        queue; the caller answers Telegram without waiting for the turn."""
+        try:
+            await self.ledger.keep(update.update_id, update.to_json())
+        except RedisError as error:
+            log.warning("update %s not kept in the inbox: %s", update.update_id, error)
+        await self.application.update_queue.put(update)
+
+    def sweeper(self) -> OrphanSweeper:
+        """Re-handles updates whose process died mid-turn; run it where updates are handled."""
+        return OrphanSweeper(self.ledger, self.application.bot, self.application.update_queue.put)
 
 
 def build_application(
     settings: Settings,
+    ledger: UpdateLedger,
     *,
     polling: bool,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -77,7 +96,7 @@ def build_application(
         .request(
             HTTPXRequest(connection_pool_size=CONCURRENT_UPDATES + 8, httpx_kwargs=httpx_kwargs)
         )
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(LedgeredUpdates(ledger, CONCURRENT_UPDATES))
     )
     if paced:
         builder = builder.rate_limiter(ChatPacedRateLimiter())
@@ -117,8 +136,9 @@ async def open_runtime(
         transport=kraken_transport,
         observer=observe,
     )
+    ledger = UpdateLedger(connection.client, bot_id=settings.bot_id(), keys=keys)
     application = build_application(
-        settings, polling=polling, transport=telegram_transport, paced=paced
+        settings, ledger, polling=polling, transport=telegram_transport, paced=paced
     )
     store = ConversationStore(connection.client, keys=keys)
     handoff = HandoffService(connection.client, ttl=settings.handoff_ttl, keys=keys)
@@ -130,16 +150,15 @@ async def open_runtime(
         bot=application.bot,
         polls=polls,
         oauth=oauth,
-        bindings=ChatBindings(connection.client, keys),
+        bindings=ChatBindings(connection.client, keys, settings.binding_ttl),
         metrics=metrics,
         default_locale=settings.default_locale,
     )
     Handlers(
         service=service,
         handoff=handoff,
-        deduper=UpdateDeduper(connection.client, bot_id=settings.bot_id(), keys=keys),
-        redis=connection.client,
-        keys=keys,
+        rate=ChatRate(connection.client, keys),
+        switches=PendingSwitches(connection.client, keys, PENDING_SWITCH_TTL),
     ).install(application)
     runtime = Runtime(
         settings,
@@ -154,6 +173,7 @@ async def open_runtime(
         polls,
         oauth,
         service,
+        ledger,
     )
     try:
         await application.initialize()

@@ -24,6 +24,7 @@ BOT_PREFIX = "b|"
 SWITCH_YES = "b|switch|y"
 SWITCH_NO = "b|switch|n"
 LANGUAGE_PREFIX = "b|lang|"
+TAKE_OVER = "b|takeover"
 
 
 def _send(text: str, keyboard: list[list[Button]] | None = None) -> Screen:
@@ -133,6 +134,19 @@ def something_went_wrong(locale: str) -> Screen:
 
 def busy(locale: str) -> Screen:
     return _send(t(locale, "bot.busy"))
+
+
+def slow_down(locale: str, seconds: int) -> Screen:
+    return _send(t(locale, "bot.slow_down", seconds=seconds))
+
+
+def driven_elsewhere(locale: str, key: str = "bot.driver.elsewhere") -> Screen:
+    """For a chat bound to an account whose onboarding another chat drives."""
+    return _send(t(locale, key), [[CallbackButton(t(locale, "bot.btn.take_over"), TAKE_OVER)]])
+
+
+def opened_elsewhere(locale: str, reference: str) -> Screen:
+    return _send(t(locale, "bot.driver.opened_elsewhere", reference=reference))
 
 
 async def wait_overdue(service: ChatService, chat_id: int) -> Screen:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from enum import Enum
 from typing import Protocol
 
 from telegram import Bot
 
+from bot import screens
 from bot.chat.delivery import show
 from bot.metrics import Metrics
 from bot.oauth import OAuthStates
@@ -27,7 +28,7 @@ from bot.state.conversations import ConversationStore, StoredConversation
 from dialogs import machine as m
 from dialogs.conversation import Conversation
 from dialogs.engine import handle
-from dialogs.events import Begin, Event, WizardChanged
+from dialogs.events import Begin, Cancel, CheckNow, Event, Tap, Text, WizardChanged
 from dialogs.flows import unchanged
 from dialogs.i18n import resolve_locale
 from dialogs.outcome import NotifySupport, Outcome, RecordOAuthState, StartPolling, StopPolling
@@ -43,6 +44,11 @@ log = logging.getLogger(__name__)
 LOCK_TTL = timedelta(seconds=10)
 # Kraken needs a property; hand-offs without one mean the account's first (usually only) one.
 DEFAULT_PROPERTY_ID = 1
+# A chat never bound to an account is kept only long enough to edit its last message and
+# remember a chosen language: nothing about strangers piles up in Redis.
+STRANGER_TTL = timedelta(days=1)
+# Events that act on the account's wizard: only the chat that drives the account may send them.
+_ACTING = (Tap, Text, CheckNow, Cancel)
 _FINISHED_STATES = frozenset({m.LIVE, m.CANCELLED})
 
 
@@ -50,14 +56,6 @@ class PollResult(Enum):
     WAITING = "waiting"
     CHANGED = "changed"
     GONE = "gone"  # the chat moved on without us (user tapped "check now", cancelled, ...)
-
-
-@dataclass(frozen=True)
-class Turn:
-    """What a finished turn left behind, for callers that add their own reply."""
-
-    conversation: Conversation
-    outcome: Outcome | None
 
 
 class ChatService:
@@ -109,12 +107,18 @@ class ChatService:
         *,
         language_code: str | None = None,
         notify: bool = False,
-    ) -> Turn:
+    ) -> None:
         """Apply `event` to the chat; `notify` sends new messages (a push) instead of edits."""
         started = time.perf_counter()
+        replaced: int | None = None
         async with self.store.lock(chat_id, ttl=LOCK_TTL):
             stored = await self.store.load(chat_id)
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
+            if isinstance(event, _ACTING) and not await self._drives(chat_id, conv):
+                elsewhere = screens.driven_elsewhere(conv.locale)
+                conv = await self._deliver(chat_id, conv, [elsewhere], notify)
+                await self._save(chat_id, stored, conv)
+                return
             if stored is None and not isinstance(event, Begin):
                 event = await self._rebuild(chat_id) or event
             before_state, before_wizard = conv.state, conv.wizard_id
@@ -133,10 +137,43 @@ class ChatService:
                     await self._apply_effects(chat_id, after, outcome)
                     if isinstance(event, Begin) and after.account_number:
                         binding = Binding(after.account_number, after.property_id)
-                        await self.bindings.bind(chat_id, binding)
+                        replaced = await self.bindings.bind(chat_id, binding)
             self._count(before_state, before_wizard, after)
         self.metrics.handler_latency.observe(time.perf_counter() - started)
-        return Turn(after, outcome)
+        if replaced is not None:
+            await self._tell_opened_elsewhere(replaced)
+
+    async def _drives(self, chat_id: int, conv: Conversation) -> bool:
+        """Whether this chat may act on its account's wizard (see `ChatBindings`)."""
+        binding = await self.binding(chat_id, conv)
+        if binding is None:
+            return True  # a stranger: the engine answers "not linked"
+        return await self.bindings.drives(chat_id, binding.account_number)
+
+    async def take_over(self, chat_id: int, language_code: str | None) -> None:
+        """The customer confirmed "continue here": this chat drives its account from now on,
+        picking up the account's open wizard; the chat that drove it until now is told."""
+        binding = await self.bindings.get(chat_id)
+        if binding is None:
+            await self.run(chat_id, CheckNow(), language_code=language_code)  # "not linked"
+            return
+        previous = await self.bindings.take_over(chat_id, binding.account_number)
+        begin = Begin(binding.account_number, binding.property_id or DEFAULT_PROPERTY_ID)
+        await self.run(chat_id, begin, language_code=language_code)
+        if previous is not None:
+            conv = await self.peek(previous)
+            locale = self.locale_for(conv)
+            await self.say(previous, [screens.driven_elsewhere(locale, "bot.driver.taken_over")])
+
+    async def _tell_opened_elsewhere(self, chat_id: int) -> None:
+        """A hand-off link bound another chat to this chat's account: say so, once."""
+        conv = await self.peek(chat_id)
+        locale = self.locale_for(conv)
+        reference = screens.support_reference(chat_id, conv) if conv else str(chat_id)
+        try:
+            await self.say(chat_id, [screens.opened_elsewhere(locale, reference)])
+        except Exception:  # the new chat's turn is done; this warning must not undo it
+            log.exception("could not tell chat %s that its account was opened elsewhere", chat_id)
 
     async def binding(self, chat_id: int, conv: Conversation | None) -> Binding | None:
         """The chat's account: from its conversation, or from the longer-lived binding."""
@@ -152,12 +189,14 @@ class ChatService:
         log.info("rebuilding conversation for chat %s from Kraken", chat_id)
         return Begin(binding.account_number, binding.property_id or DEFAULT_PROPERTY_ID)
 
-    async def say(self, chat_id: int, screens: Sequence[Screen], language_code: str | None) -> None:
+    async def say(
+        self, chat_id: int, shown: Sequence[Screen], language_code: str | None = None
+    ) -> None:
         """Show bot-level screens (help, errors) and remember the live message they leave."""
         async with self.store.lock(chat_id, ttl=LOCK_TTL):
             stored = await self.store.load(chat_id)
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
-            conv = await self._deliver(chat_id, conv, screens, notify=False)
+            conv = await self._deliver(chat_id, conv, shown, notify=False)
             await self._save(chat_id, stored, conv)
 
     async def poll(self, chat_id: int, wizard_id: str, step_id: str | None) -> PollResult:
@@ -167,6 +206,9 @@ class ChatService:
             return PollResult.GONE
         if conv.account_number is None or conv.state in _FINISHED_STATES:
             return PollResult.GONE
+        driver = await self.bindings.driver(conv.account_number)
+        if driver is not None and driver != chat_id:
+            return PollResult.GONE  # another chat took the onboarding over and watches it
         wizard = await self.kraken.wizard(conv.account_number, wizard_id)
         if unchanged(conv, wizard):
             return PollResult.WAITING
@@ -176,10 +218,10 @@ class ChatService:
     # ------------------------------------------------------------------ parts
 
     async def _deliver(
-        self, chat_id: int, conv: Conversation, screens: Sequence[Screen], notify: bool
+        self, chat_id: int, conv: Conversation, shown: Sequence[Screen], notify: bool
     ) -> Conversation:
         message_id = conv.message_id
-        for screen in screens:
+        for screen in shown:
             if notify:
                 screen = replace(screen, delivery=Delivery.SEND)
             message_id = await show(self.bot, chat_id, message_id, screen)
@@ -196,6 +238,7 @@ class ChatService:
             stored.rev if stored else 0,
             account_number=conv.account_number,
             wizard_id=conv.wizard_id,
+            ttl=None if conv.account_number else STRANGER_TTL,
         )
 
     async def _apply_effects(self, chat_id: int, conv: Conversation, outcome: Outcome) -> None:

@@ -28,6 +28,7 @@ from bot.notifier import NotifierContext, poll_wizard
 from bot.polling import PollPolicy
 from bot.runtime import Runtime, open_runtime
 from bot.service import PollResult
+from bot.updates import handle_update
 from bot.web import create_web_app
 from sandbox.kraken import Sandbox, SandboxConfig
 from sandbox.kraken import create_app as create_sandbox_app
@@ -99,7 +100,7 @@ class InProcessDeployment:
 
     async def process(self, update: Update) -> None:
         started = time.perf_counter()
-        await self.runtime.application.process_update(update)
+        await handle_update(self.runtime.application, update)
         self.latencies.append(time.perf_counter() - started)
 
     async def pump(self, concurrency: int = 1) -> int:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
+import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -160,9 +162,10 @@ def create_web_app(
             update = Update.de_json(json.loads(body), runtime.application.bot)
         except Exception:
             return JSONResponse({"ok": False, "error": "bad update"}, status_code=400)
-        # Processed before answering: if this worker dies mid-way Telegram re-delivers, and
-        # the update_id dedupe makes the re-delivery harmless.
-        await runtime.application.process_update(update)
+        # Kept in the inbox, then answered at once: the turn runs behind the answer, so a
+        # busy chat never holds Telegram's request, and a worker that dies mid-turn leaves
+        # the update for another to finish (see `bot.updates`).
+        await runtime.receive(update)
         return JSONResponse({"ok": True})
 
     async def oauth_callback(request: Request) -> Response:
@@ -174,10 +177,17 @@ def create_web_app(
             locale = settings.default_locale
             page = oauth_page(locale, kind="failed", bot_link=bot_link)
             return HTMLResponse(page, status_code=400)
+        current = await runtime.service.peek(target.chat_id)
+        if current is None or current.wizard_id != target.wizard_id:
+            # The chat has moved to another wizard since this sign-in link was shown.
+            log.info("oauth callback for a wizard chat %s no longer shows", target.chat_id)
+            page = oauth_page(runtime.service.locale_for(current), kind="failed", bot_link=bot_link)
+            return HTMLResponse(page, status_code=400)
         base = settings.public_url or str(request.base_url).rstrip("/")
         continuation = f"{base}{request.url.path}?{request.url.query}"
+        event = AuthCallback(continuation, wizard_id=target.wizard_id)
         try:
-            await runtime.service.run(target.chat_id, AuthCallback(continuation), notify=True)
+            await runtime.service.run(target.chat_id, event, notify=True)
         except TelegramError as error:
             # The sign-in itself went through and was saved; only the chat message failed.
             # The browser still hears how it went, and the chat catches up on the next look.
@@ -207,12 +217,29 @@ def link_for(runtime: Runtime, token: str) -> str:
     return deep_link(runtime.bot_username, token)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn that returns on SIGINT/SIGTERM instead of re-raising the signal afterwards
+    (uvicorn does, which would kill the process before the caller stops polling, the
+    notifier and the sweeper and closes its connections)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.handle_exit, signum, None)
+        try:
+            yield
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+
 async def serve(app: Starlette, port: int) -> None:
-    """Serve until SIGINT/SIGTERM (uvicorn installs the handlers and returns on them)."""
+    """Serve until SIGINT/SIGTERM, then return so the caller can shut down in order."""
     config = uvicorn.Config(
         app, host="0.0.0.0", port=port, log_level="warning", access_log=False, lifespan="off"
     )
-    await uvicorn.Server(config).serve()
+    await _Server(config).serve()
 
 
 async def _run_web(settings: Settings) -> None:
@@ -226,9 +253,11 @@ async def _run_web(settings: Settings) -> None:
         await runtime.application.start()
         await publish_commands(runtime.application.bot, settings.default_locale)
         try:
-            await serve(create_web_app(runtime, webhook=True), settings.port)
+            async with runtime.sweeper().running():
+                await serve(create_web_app(runtime, webhook=True), settings.port)
         finally:
             await runtime.application.stop()
+    log.info("web server stopped")
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ async def _run(settings: Settings) -> None:
             stopping.cancel()
             if task.done():
                 task.result()  # the supervisor itself failed: a bug; exit non-zero with it
+    log.info("notifier worker stopped")
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:

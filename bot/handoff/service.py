@@ -180,6 +180,11 @@ class HandoffService:
         outcome, _ = await self._look(token, consume=True)
         return outcome == "ok"
 
+    async def redeem_digest(self, digest: str) -> HandoffGrant:
+        """`redeem` for a link known only by its hash: a chat that asked "switch account?"
+        keeps the hash, never the token, while it waits for the answer."""
+        return _grant(*await self._look_digest(digest, consume=True))
+
     async def revoke_chat(self, chat_id: int) -> Binding | None:
         """Unbind a chat from its account (and drop its conversation and watches); returns
         what it was bound to, or None if it was not bound."""
@@ -188,7 +193,9 @@ class HandoffService:
     async def _look(self, token: str, *, consume: bool) -> tuple[str, bytes | None]:
         if not _TOKEN.fullmatch(token):
             raise HandoffMalformed("not a hand-off token")
-        digest = token_hash(token)
+        return await self._look_digest(token_hash(token), consume=consume)
+
+    async def _look_digest(self, digest: str, *, consume: bool) -> tuple[str, bytes | None]:
         reply = await self._redis.eval(  # type: ignore[misc]
             _LOOK,
             2,

@@ -1,4 +1,4 @@
-"""Shared, restart-proof bot state in Redis: conversations, chat locks, update dedupe."""
+"""Shared, restart-proof bot state in Redis: conversations, chat locks, the update ledger."""
 
 from bot.state.conversations import (
     DEFAULT_CONVERSATION_TTL,
@@ -8,7 +8,7 @@ from bot.state.conversations import (
     StoredConversation,
     UnsupportedVersion,
 )
-from bot.state.dedupe import UpdateDeduper
+from bot.state.inbound import UpdateLedger
 from bot.state.keys import DEFAULT_PREFIX, KeySpace
 from bot.state.lock import ChatLock, LockTimeout
 from bot.state.memory import conversation_bytes
@@ -24,6 +24,6 @@ __all__ = [
     "StaleWrite",
     "StoredConversation",
     "UnsupportedVersion",
-    "UpdateDeduper",
+    "UpdateLedger",
     "conversation_bytes",
 ]

@@ -85,12 +85,15 @@ class ConversationStore:
         *,
         account_number: str | None = None,
         wizard_id: str | None = None,
+        ttl: timedelta | None = None,
     ) -> StoredConversation:
         """Write rev `expected_rev + 1`; `expected_rev=0` creates a chat that must not exist yet.
 
         The conversation key and the index keys get their TTL refreshed, so an active chat
         never expires and an abandoned one disappears together with its index entries.
+        `ttl` overrides the store's (a stranger's chat is kept only briefly).
         """
+        ttl_ms = int(ttl.total_seconds() * 1000) if ttl is not None else self._ttl_ms
         payload = json.loads(data) if isinstance(data, str) else dict(data)
         stored = StoredConversation(
             chat_id=chat_id,
@@ -111,7 +114,7 @@ class ConversationStore:
                     raise StaleWrite(chat_id, expected_rev, current_rev or None)
                 old_wizard_owner = await self._wizard_owner(pipe, current, wizard_id)
                 pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.set(key, self._encode(stored), px=self._ttl_ms)
+                pipe.set(key, self._encode(stored), px=ttl_ms)
                 self._unindex(pipe, current, account_number, old_wizard_owner)
                 self._index(pipe, stored)
                 await pipe.execute()
@@ -143,6 +146,10 @@ class ConversationStore:
     async def chat_for_wizard(self, wizard_id: str) -> int | None:
         raw = await self._redis.get(self._keys.wizard_chat(wizard_id))
         return int(raw) if raw is not None else None
+
+    async def busy(self, chat_id: int) -> bool:
+        """Whether a turn for the chat is running right now (somewhere)."""
+        return bool(await self._redis.exists(self._keys.chat_lock(chat_id)))
 
     def lock(
         self,

@@ -32,7 +32,27 @@ class KeySpace:
         return f"{self.prefix}lock:chat:{chat_id}:released"
 
     def update(self, bot_id: int, update_id: int) -> str:
+        """Set once the update's turn has finished (a redelivery is then dropped)."""
         return f"{self.prefix}upd:{bot_id}:{update_id}"
+
+    def update_lease(self, bot_id: int, update_id: int) -> str:
+        """Held, with a short TTL renewed while the turn runs, by the process handling it."""
+        return f"{self.prefix}upd:{bot_id}:{update_id}:lease"
+
+    def update_body(self, bot_id: int, update_id: int) -> str:
+        """The update's JSON and attempt count, until it is done (for a redelivery)."""
+        return f"{self.prefix}upd:{bot_id}:{update_id}:body"
+
+    def update_inbox(self, bot_id: int) -> str:
+        """Sorted set of updates received and not yet done, scored by arrival (ms)."""
+        return f"{self.prefix}inbox:{bot_id}"
+
+    def chat_rate(self, chat_id: int, window: int) -> str:
+        return f"{self.prefix}rate:{chat_id}:{window}"
+
+    def chat_notice(self, chat_id: int, what: str) -> str:
+        """Set for a while after the chat was told `what` (busy, slow down): told once."""
+        return f"{self.prefix}told:{chat_id}:{what}"
 
     def handoff(self, token_hash: str) -> str:
         return f"{self.prefix}handoff:{token_hash}"
@@ -63,4 +83,14 @@ class KeySpace:
         return f"{self.prefix}notifier:alive"
 
     def binding(self, chat_id: int) -> str:
-        return f"{self.prefix}binding:{chat_id}"
+        return f"{self.binding_prefix()}{chat_id}"
+
+    def binding_prefix(self) -> str:
+        return f"{self.prefix}binding:"
+
+    def account_prefix(self) -> str:
+        return f"{self.prefix}account:"
+
+    def account_driver(self, account_number: str) -> str:
+        """The chat that drives the account's onboarding (the others may only look)."""
+        return f"{self.account_prefix()}{account_number}:driver"

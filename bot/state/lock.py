@@ -45,7 +45,7 @@ end
 return 0
 """
 
-_RENEW = """
+RENEW_IF_OWNER = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
@@ -126,7 +126,7 @@ class ChatLock:
         while True:
             await asyncio.sleep(interval)  # a timer is the point here: renew on a schedule
             renewed = await self._redis.eval(  # type: ignore[misc]
-                _RENEW, 1, self._key, self._token, str(self._ttl_ms)
+                RENEW_IF_OWNER, 1, self._key, self._token, str(self._ttl_ms)
             )
             if not renewed:
                 self.lost = True

@@ -12,14 +12,17 @@ import itertools
 import os
 import secrets
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.state.keys import KeySpace
 from scripts.processes import ManagedProcess, ProcessGroup, free_port
+from tests.e2e.harness import eventually
 
 BOT_TOKEN = "123456:TEST-TOKEN"
 ACCOUNT_COUNT = 80
@@ -164,3 +167,23 @@ class World:
                 if sample.name == name and sample.labels == labels:
                     return float(sample.value)
         return 0.0
+
+    async def until_keys(
+        self, condition: Callable[[aioredis.Redis, KeySpace], Awaitable[bool]]
+    ) -> None:
+        """Wait until the bot's Redis state satisfies `condition` (state across processes
+        offers nothing to await, so this polls like `eventually`)."""
+        redis = aioredis.Redis.from_url(self.redis_url)
+        keys = KeySpace(self.redis_prefix)
+        try:
+            await eventually(lambda: condition(redis, keys), timeout=60)
+        finally:
+            await redis.aclose()
+
+    async def turn_running(self, chat_id: int, running: bool = True) -> None:
+        """Wait until a turn for the chat is running (or, `running=False`, has finished)."""
+
+        async def held(redis: aioredis.Redis, keys: KeySpace) -> bool:
+            return bool(await redis.exists(keys.chat_lock(chat_id))) is running
+
+        await self.until_keys(held)

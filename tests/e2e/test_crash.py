@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import redis.asyncio as aioredis
 
-from bot.state.keys import KeySpace
 from tests.e2e.conftest import deployment
-from tests.e2e.harness import User, eventually
+from tests.e2e.harness import User
 from tests.e2e.stack import World
 
 pytestmark = pytest.mark.e2e
@@ -28,26 +26,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, e2e_redis_url: str) -> Itera
         yield crashing
 
 
-async def turn_finished(world: World, chat_id: int) -> None:
-    """The user's last turn has saved and released the chat (the screen shows earlier)."""
-    redis = aioredis.Redis.from_url(world.redis_url)
-    lock = KeySpace(world.redis_prefix).chat_lock(chat_id)
-    try:
-        await eventually(lambda: _absent(redis, lock))
-    finally:
-        await redis.aclose()
-
-
-async def _absent(redis: aioredis.Redis, key: str) -> bool:
-    return not await redis.exists(key)
-
-
 async def test_the_conversation_survives_a_crash_of_the_bot(linked: User, world: World) -> None:
     await linked.choose("Electric car or charger", "Tesla", "Model 3", "No smart charger")
     await linked.oauth_allow(expect="I've added the key")
     await linked.tap("I've added the key", expect="Time for a short test charge")
     running = await linked.tap("start the test", expect="Test charge running")
-    await turn_finished(world, linked.user_id)
+    await world.turn_running(linked.user_id, running=False)
 
     crashed = world.group.processes[-1]
     crashed.kill()
@@ -61,3 +45,39 @@ async def test_the_conversation_survives_a_crash_of_the_bot(linked: User, world:
     assert await linked.count_bot_messages(CONNECTED) == 1
     assert await linked.count_bot_messages("Test charge running") == 1
     assert await linked.sandbox.device_statuses(linked.account) == ["LIVE"]
+
+
+SELECT = "selectFromListForSmartFlexOnboarding"
+HEAT_PUMP_MAKES = "Who made your heat pump?"
+
+
+async def test_a_tap_whose_bot_died_during_the_kraken_call_is_handled_after_the_restart(
+    linked: User, world: World
+) -> None:
+    """Before: the update was marked seen before it was handled, so the tap was lost and
+    the chat kept showing the first question."""
+    await linked.sandbox.fault(SELECT, times=1, latencyMs=15_000)
+    message, label = await linked.button("Heat pump")
+    await linked.sim.tap(linked.user_id, label, message_id=message.id)
+    await world.turn_running(linked.user_id)
+
+    crashed = world.group.processes[-1]
+    crashed.kill()
+    assert crashed.returncode == -9
+    world.start(world.bot_process("bot", "run", port=world.bot_port))
+
+    moved = await linked.wait_text(HEAT_PUMP_MAKES, timeout=40)
+    assert moved.id == message.id
+    wizard = await linked.sandbox.only_wizard(linked.account)
+    assert [step["__typename"] for step in wizard["completedSteps"]] == ["SelectDeviceType"]
+    assert await linked.count_bot_messages("went wrong") == 0
+
+
+async def test_sigterm_stops_the_bot_in_order_and_it_exits_0(linked: User, world: World) -> None:
+    """Platforms stop processes with SIGTERM; before, uvicorn re-raised it and the process
+    died (143) before stopping polling, the notifier and its connections."""
+    running = world.group.processes[-1]
+    assert running.stop() == 0
+    assert "stopped" in running.log_tail(5)
+    world.start(world.bot_process("bot", "run", port=world.bot_port))
+    await linked.tap("Heat pump", expect=HEAT_PUMP_MAKES)

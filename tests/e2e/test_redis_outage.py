@@ -179,6 +179,10 @@ async def test_run_recovers_its_notifier_after_a_redis_outage(
         assert await world.metric("notifier_up") == 0.0
         assert math.isnan(await world.metric("notifier_alive_workers"))
         assert (await health(world.bot_url, "/readyz")).status_code == 503
+        # The customer is not met with silence: the error reply needs no Redis.
+        told = await before.type("/status", expect="something went wrong on my side")
+        assert "try again" in told.text
+        assert await before.count_bot_messages("something went wrong") == 1
 
         redis_server.start()
         await redis_answers(world)

@@ -14,13 +14,15 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
+from bot.state.keys import KeySpace
 from bot.web import SECRET_HEADER, WEBHOOK_PATH
 from scripts.processes import free_port
 from tests.e2e.conftest import FIRST_SCREEN, deployment
 from tests.e2e.harness import User
 from tests.e2e.proxy import RoundRobinProxy, serving
-from tests.e2e.stack import World
+from tests.e2e.stack import BOT_TOKEN, World
 
 pytestmark = pytest.mark.e2e
 
@@ -174,3 +176,111 @@ async def test_a_voice_note_photo_or_sticker_gets_a_helpful_answer(
 
     answer = await linked.act(deliver, expect="I can only read text messages")
     assert "type your answer or tap one of the buttons" in answer.text
+
+
+# ---------------------------------------------------------------- crashes, moves, floods
+
+SELECT = "selectFromListForSmartFlexOnboarding"
+HEAT_PUMP_MAKES = "Who made your heat pump?"
+
+
+async def _completed_steps(user: User) -> list[str]:
+    wizard = await user.sandbox.only_wizard(user.account)
+    return [step["__typename"] for step in wizard["completedSteps"]]
+
+
+def _backend_of_last_webhook(proxy: RoundRobinProxy, before: dict[str, int]) -> str:
+    after = {b: n for (b, path), n in proxy.hits.items() if path == WEBHOOK_PATH}
+    grown = [b for b, n in after.items() if n > before.get(b, 0)]
+    assert len(grown) == 1, (before, after)
+    return grown[0]
+
+
+def _webhook_hits(proxy: RoundRobinProxy) -> dict[str, int]:
+    return {b: n for (b, path), n in proxy.hits.items() if path == WEBHOOK_PATH}
+
+
+@pytest.mark.usefixtures("clean_faults")
+async def test_a_tap_whose_web_worker_dies_mid_kraken_call_is_finished_by_another(
+    linked: User, world: World, proxy: RoundRobinProxy, workers: list[str]
+) -> None:
+    # The worker that takes the tap is killed while Kraken is still answering it.
+    await linked.sandbox.fault(SELECT, times=1, latencyMs=15_000)
+    message, label = await linked.button("Heat pump")
+    before = _webhook_hits(proxy)
+    await linked.sim.tap(linked.user_id, label, message_id=message.id)
+    await world.turn_running(linked.user_id)
+    backend = _backend_of_last_webhook(proxy, before)
+    name = f"web{workers.index(backend) + 1}"
+    victim = next(p for p in world.group.processes if p.name == name and p.returncode is None)
+    victim.kill()
+    assert victim.returncode == -9
+    world.start(world.bot_process(name, "web", port=int(backend.rsplit(":", 1)[1])))
+
+    moved = await linked.wait_text(HEAT_PUMP_MAKES, timeout=40)
+    assert moved.id == message.id  # the tapped message itself moved on
+    assert await _completed_steps(linked) == ["SelectDeviceType"]
+    assert await linked.count_bot_messages("went wrong") == 0
+
+
+async def test_a_tap_after_the_wizard_moved_on_elsewhere_never_acts_on_the_new_step(
+    linked: User, world: World
+) -> None:
+    """The customer's app chose "Heat pump"; the chat still shows the first question and the
+    customer taps "Electric car or charger" there: nothing may be recorded for it."""
+    wizard = await linked.sandbox.only_wizard(linked.account)
+    read = await linked.sandbox.graphql(
+        "query($w: ID) { smartFlexOnboardingWizard(wizardId: $w) { currentStep {"
+        " ... on SelectDeviceType { id options { id ... on SelectDeviceTypeListItem { label } } }"
+        " } } }",
+        {"w": wizard["id"]},
+    )
+    step = read["smartFlexOnboardingWizard"]["currentStep"]
+    heat_pump = next(o for o in step["options"] if "heat" in o["label"].lower())
+    await linked.sandbox.graphql(  # what the customer's app does
+        "mutation($input: SelectFromListInput!) {"
+        " selectFromListForSmartFlexOnboarding(input: $input) { wizard { id } } }",
+        {
+            "input": {
+                "wizardId": wizard["id"],
+                "stepId": step["id"],
+                "selectedOption": heat_pump["id"],
+            }
+        },
+    )
+    shown = await linked.tap("Electric car or charger", expect=HEAT_PUMP_MAKES)
+    assert "moved on" in shown.text
+    wizard = await linked.sandbox.only_wizard(linked.account)
+    assert [s["__typename"] for s in wizard["completedSteps"]] == ["SelectDeviceType"]
+    assert wizard["currentStep"]["__typename"] != "AuthFlow"  # no sign-in for a wrong make
+
+
+@pytest.mark.usefixtures("clean_faults")
+async def test_a_flood_of_taps_gets_toasts_not_messages_and_never_holds_the_webhook(
+    linked: User, world: World, workers: list[str]
+) -> None:
+    screen = await linked.screen()
+    data = next(b.callback_data for row in screen.buttons for b in row if "Heat pump" in b.text)
+    assert data is not None
+    sent_before = len(await linked.bot_messages())
+    # The first tap's Kraken call is slow: the chat's turn is still running while the rest
+    # arrive, and Telegram's requests must be answered without waiting for it.
+    await linked.sandbox.fault(SELECT, times=1, latencyMs=3_000)
+    for n in range(120):
+        update = callback_update(linked.user_id, screen.id, data)
+        assert await post_update(workers[n % 2], update, world.webhook_secret) == 200
+        if n == 1:
+            await world.turn_running(linked.user_id)  # answered while the turn runs
+    await linked.wait_text(HEAT_PUMP_MAKES)
+    bot_id = int(BOT_TOKEN.split(":")[0])
+
+    async def every_tap_dealt_with(redis: aioredis.Redis, keys: KeySpace) -> bool:
+        return not await redis.zcard(keys.update_inbox(bot_id))
+
+    await world.until_keys(every_tap_dealt_with)
+    transcript = await linked.transcript()
+    # The tap's own screen is an edit; the flood adds one "slow down" note, not a message
+    # per tap (before: one "I'm still working" message for most of them).
+    assert len(await linked.bot_messages()) - sent_before == 1, transcript
+    assert await linked.count_bot_messages("sending messages faster") == 1, transcript
+    assert await _completed_steps(linked) == ["SelectDeviceType"]

@@ -32,6 +32,48 @@ async def test_a_link_for_another_account_asks_before_switching(
     assert conv is not None and conv.account_number == OTHER_ACCOUNT
 
 
+async def test_declining_a_switch_leaves_the_link_usable(started: InProcessDeployment) -> None:
+    d = started
+    token = await d.handoff_token(OTHER_ACCOUNT)
+    await d.user_says(USER, f"/start {token}")
+    await d.user_taps(USER, "No, keep")
+    assert "nothing changed" in await newest_text(d)
+    # Before: the question had already used the link up, so saying "no" lost it for good.
+    await d.user_says(USER, f"/start {token}")
+    assert f"linked to account {ACCOUNT}" in await newest_text(d)
+    await d.user_taps(USER, "Switch")
+    conv = await d.runtime.service.peek(USER)
+    assert conv is not None and conv.account_number == OTHER_ACCOUNT
+
+
+async def test_the_switch_question_reads_the_binding_when_the_conversation_is_lost(
+    started: InProcessDeployment,
+) -> None:
+    d = started
+    await d.runtime.store.delete(USER)  # the conversation expired; the binding did not
+    token = await d.handoff_token(OTHER_ACCOUNT)
+    await d.user_says(USER, f"/start {token}")
+    assert f"linked to account {ACCOUNT}" in await newest_text(d)
+    binding = await d.runtime.service.bindings.get(USER)
+    assert binding is not None and binding.account_number == ACCOUNT
+
+
+async def test_a_stranger_leaves_only_a_short_lived_trace(
+    deployment: InProcessDeployment,
+) -> None:
+    d = deployment
+    stranger = 4242
+    await d.user_says(stranger, "hello")
+    assert "link" in await newest_text_of(d, stranger)
+    key = d.runtime.keys.conversation(stranger)
+    assert 0 < await d.runtime.redis.client.ttl(key) <= 24 * 3600
+    assert await d.runtime.service.bindings.get(stranger) is None
+
+
+async def newest_text_of(d: InProcessDeployment, user: int) -> str:
+    return (await d.sim.transcript(user))[-1].text
+
+
 async def test_status_lists_the_accounts_devices(started: InProcessDeployment) -> None:
     d = started
     await d.user_says(USER, "/status")

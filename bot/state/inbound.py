@@ -1,0 +1,213 @@
+"""What happened to each Telegram update, and how fast each chat is sending them.
+
+The ledger: an update is *done* only when its turn has finished. While a process handles
+it, a short lease (renewed as the turn runs) says so, and the update's JSON waits in an
+inbox; a process that dies mid-turn leaves the lease to expire and the inbox entry behind,
+and any live process hands the update to the pipeline again (`orphans`). A redelivery by
+Telegram of an update that is done, or is being handled right now, is dropped; one whose
+handler died is handled. `tries` counts the attempts, so a replayed turn can tell that its
+first attempt may have reached Kraken, and an update that kills every process that takes it
+is given up after a few attempts instead of looping forever.
+
+The rate: a fixed window per chat (INCR + EXPIRE), and a "told once" flag per window so a
+flood gets one explanation, not one per update.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+
+from redis.asyncio import Redis
+
+from bot.state.keys import KeySpace
+from bot.state.lock import RENEW_IF_OWNER
+
+# Telegram keeps undelivered updates for 24 hours; a record older than that cannot be hit.
+DEFAULT_DONE_TTL = timedelta(days=1)
+# Like the chat lock: renewed every third while the turn runs, so a dead process's update is
+# picked up again within seconds.
+DEFAULT_LEASE_TTL = timedelta(seconds=10)
+# An update nobody finished within this long is dropped from the inbox (its chat moved on).
+INBOX_TTL = timedelta(hours=1)
+MAX_TRIES = 3
+
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+local tries = redis.call('HINCRBY', KEYS[3], 'tries', 1)
+if ARGV[3] ~= '' then redis.call('HSETNX', KEYS[3], 'raw', ARGV[3]) end
+redis.call('EXPIRE', KEYS[3], ARGV[5])
+redis.call('ZADD', KEYS[4], 'NX', ARGV[4], ARGV[6])
+redis.call('EXPIRE', KEYS[4], ARGV[5])
+return tries
+"""
+
+_FINISH = """
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[3])
+return 1
+"""
+
+_KEEP = """
+redis.call('HSETNX', KEYS[1], 'raw', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+
+class ClaimResult(Enum):
+    CLAIMED = "claimed"
+    DONE = "done"  # handled before: a redelivery
+    RUNNING = "running"  # another process (or task) is handling it right now
+
+
+@dataclass(frozen=True)
+class Claim:
+    update_id: int
+    result: ClaimResult
+    token: str = ""
+    tries: int = 0
+
+    @property
+    def replayed(self) -> bool:
+        """An earlier attempt started and never finished: it may have reached Kraken."""
+        return self.tries > 1
+
+
+class UpdateLedger:
+    def __init__(
+        self,
+        redis: Redis,
+        bot_id: int,
+        keys: KeySpace | None = None,
+        *,
+        done_ttl: timedelta = DEFAULT_DONE_TTL,
+        lease_ttl: timedelta = DEFAULT_LEASE_TTL,
+    ) -> None:
+        self._redis = redis
+        self._bot_id = bot_id
+        self._keys = keys or KeySpace()
+        self._done_s = int(done_ttl.total_seconds())
+        self.lease_ms = max(1, int(lease_ttl.total_seconds() * 1000))
+        self._inbox_s = int(INBOX_TTL.total_seconds())
+
+    def _update_keys(self, update_id: int) -> list[str]:
+        keys = self._keys
+        return [
+            keys.update(self._bot_id, update_id),
+            keys.update_lease(self._bot_id, update_id),
+            keys.update_body(self._bot_id, update_id),
+            keys.update_inbox(self._bot_id),
+        ]
+
+    async def keep(self, update_id: int, raw: str) -> None:
+        """Put a received update in the inbox before acknowledging it to Telegram."""
+        keys = self._update_keys(update_id)
+        await self._redis.eval(  # type: ignore[misc]
+            _KEEP, 2, keys[2], keys[3], raw, str(self._inbox_s), str(_now_ms()), str(update_id)
+        )
+
+    async def claim(self, update_id: int, raw: str = "") -> Claim:
+        token = secrets.token_hex(8)
+        reply = await self._redis.eval(  # type: ignore[misc]
+            _CLAIM,
+            4,
+            *self._update_keys(update_id),
+            token,
+            str(self.lease_ms),
+            raw,
+            str(self._inbox_s),
+            str(_now_ms()),
+            str(update_id),
+        )
+        tries = int(reply)
+        if tries == 0:
+            return Claim(update_id, ClaimResult.DONE)
+        if tries < 0:
+            return Claim(update_id, ClaimResult.RUNNING)
+        return Claim(update_id, ClaimResult.CLAIMED, token, tries)
+
+    async def renew(self, claim: Claim) -> bool:
+        lease = self._keys.update_lease(self._bot_id, claim.update_id)
+        return bool(
+            await self._redis.eval(RENEW_IF_OWNER, 1, lease, claim.token, str(self.lease_ms))  # type: ignore[misc]
+        )
+
+    async def finish(self, claim: Claim) -> None:
+        await self._redis.eval(  # type: ignore[misc]
+            _FINISH,
+            4,
+            *self._update_keys(claim.update_id),
+            claim.token,
+            str(self._done_s),
+            str(claim.update_id),
+        )
+
+    async def orphans(self, older_than: timedelta, limit: int = 50) -> list[tuple[int, str]]:
+        """Updates in the inbox that nobody is handling (their handler died), oldest first.
+        Entries that finished or whose body expired are cleaned up on the way."""
+        inbox = self._keys.update_inbox(self._bot_id)
+        cutoff = _now_ms() - int(older_than.total_seconds() * 1000)
+        members = await self._redis.zrangebyscore(inbox, "-inf", cutoff, start=0, num=limit)
+        found: list[tuple[int, str]] = []
+        for member in members:
+            update_id = int(member)
+            done, lease, body = self._update_keys(update_id)[:3]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.exists(done)
+                pipe.exists(lease)
+                pipe.hget(body, "raw")
+                is_done, is_leased, raw = await pipe.execute()
+            if is_done or raw is None:
+                await self._redis.zrem(inbox, member)
+            elif not is_leased:
+                found.append((update_id, raw.decode() if isinstance(raw, bytes) else str(raw)))
+        return found
+
+    async def pending(self) -> int:
+        """Updates received and not finished (a gauge for operators)."""
+        return int(await self._redis.zcard(self._keys.update_inbox(self._bot_id)))
+
+
+class ChatRate:
+    """At most `limit` updates per chat per `window`; beyond that, one explanation per window."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: KeySpace,
+        *,
+        limit: int = 30,
+        window: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self.limit = limit
+        self.window_s = max(1, int(window.total_seconds()))
+
+    async def allow(self, chat_id: int) -> bool:
+        key = self._keys.chat_rate(chat_id, int(time.time()) // self.window_s)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, self.window_s * 2)
+            count, _ = await pipe.execute()
+        return int(count) <= self.limit
+
+    async def first_notice(self, chat_id: int, what: str, interval: timedelta) -> bool:
+        """True once per `interval` per chat and kind (`what`): whether to say it now."""
+        key = self._keys.chat_notice(chat_id, what)
+        return bool(
+            await self._redis.set(key, 1, nx=True, ex=max(1, int(interval.total_seconds())))
+        )
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

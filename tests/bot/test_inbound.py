@@ -1,0 +1,95 @@
+"""The update ledger and the per-chat rate, against real Redis and two "workers"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import redis.asyncio as aioredis
+
+from bot.state import KeySpace, UpdateLedger
+from bot.state.inbound import MAX_TRIES, ChatRate, ClaimResult
+
+RAW = '{"update_id": 500}'
+
+
+async def test_an_update_is_done_only_when_its_turn_has_finished(
+    redis_client: aioredis.Redis, other_worker: aioredis.Redis
+) -> None:
+    worker_a = UpdateLedger(redis_client, bot_id=111)
+    worker_b = UpdateLedger(other_worker, bot_id=111)
+    claim = await worker_a.claim(500, RAW)
+    assert claim.result is ClaimResult.CLAIMED and not claim.replayed
+    # Telegram's retry hits the other worker while the first is still on it: dropped there.
+    assert (await worker_b.claim(500, RAW)).result is ClaimResult.RUNNING
+    await worker_a.finish(claim)
+    assert (await worker_b.claim(500, RAW)).result is ClaimResult.DONE
+    assert (await worker_a.claim(501, RAW)).result is ClaimResult.CLAIMED
+
+
+async def test_an_update_whose_worker_died_is_handled_again_as_a_replay(
+    redis_client: aioredis.Redis, other_worker: aioredis.Redis
+) -> None:
+    dying = UpdateLedger(redis_client, bot_id=111)
+    survivor = UpdateLedger(other_worker, bot_id=111)
+    await dying.claim(600, '{"update_id": 600}')
+    assert await survivor.orphans(older_than=timedelta(0)) == []  # still leased
+    await redis_client.delete(KeySpace().update_lease(111, 600))  # its lease ran out
+    orphans = await survivor.orphans(older_than=timedelta(0))
+    assert orphans == [(600, '{"update_id": 600}')]
+    again = await survivor.claim(600)
+    assert again.result is ClaimResult.CLAIMED and again.replayed
+    await survivor.finish(again)
+    assert await survivor.orphans(older_than=timedelta(0)) == []
+    assert await survivor.pending() == 0
+
+
+async def test_an_update_being_handled_is_not_an_orphan(redis_client: aioredis.Redis) -> None:
+    ledger = UpdateLedger(redis_client, bot_id=111)
+    claim = await ledger.claim(700, RAW)
+    assert await ledger.orphans(older_than=timedelta(0)) == []
+    assert await ledger.renew(claim)
+    await ledger.finish(claim)
+    assert not await ledger.renew(claim)
+
+
+async def test_a_webhook_update_kept_before_the_answer_is_found_if_never_claimed(
+    redis_client: aioredis.Redis,
+) -> None:
+    ledger = UpdateLedger(redis_client, bot_id=111)
+    await ledger.keep(800, '{"update_id": 800}')
+    assert await ledger.orphans(older_than=timedelta(0)) == [(800, '{"update_id": 800}')]
+
+
+async def test_an_update_that_keeps_killing_its_worker_is_given_up(
+    redis_client: aioredis.Redis,
+) -> None:
+    ledger = UpdateLedger(redis_client, bot_id=111)
+    lease = KeySpace().update_lease(111, 900)
+    tries = []
+    for _ in range(MAX_TRIES + 1):
+        claim = await ledger.claim(900, RAW)
+        tries.append(claim.tries)
+        await redis_client.delete(lease)  # the worker died
+    assert tries == list(range(1, MAX_TRIES + 2))  # the processor gives up past MAX_TRIES
+
+
+async def test_update_ids_of_different_bots_do_not_collide(redis_client: aioredis.Redis) -> None:
+    assert (await UpdateLedger(redis_client, bot_id=111).claim(1)).result is ClaimResult.CLAIMED
+    assert (await UpdateLedger(redis_client, bot_id=222).claim(1)).result is ClaimResult.CLAIMED
+
+
+async def test_done_records_expire_after_a_day(redis_client: aioredis.Redis) -> None:
+    ledger = UpdateLedger(redis_client, bot_id=111)
+    await ledger.finish(await ledger.claim(9))
+    assert 86_000 < await redis_client.ttl("sfa:upd:111:9") <= 86_400
+
+
+async def test_a_chat_over_its_rate_is_refused_and_told_once(
+    redis_client: aioredis.Redis,
+) -> None:
+    rate = ChatRate(redis_client, KeySpace("rate-test:"), limit=3, window=timedelta(minutes=5))
+    allowed = [await rate.allow(42) for _ in range(5)]
+    assert allowed == [True, True, True, False, False]
+    assert await rate.allow(43)  # another chat has its own window
+    told = [await rate.first_notice(42, "slow", timedelta(minutes=5)) for _ in range(3)]
+    assert told == [True, False, False]
