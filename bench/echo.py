@@ -12,7 +12,7 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
 from bench.driver import drain
-from bot.testing import TELEGRAM_BASE
+from harness.deployment import TELEGRAM_BASE
 from sandbox.telegram import DEFAULT_TOKEN, EmulatorConfig, create_app
 from sandbox.telegram.client import SimClient
 

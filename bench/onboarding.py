@@ -17,9 +17,9 @@ from typing import TypeVar
 
 from bench.calls import CallLog, RecordingTransport
 from bench.driver import drain
-from bot.state.memory import conversation_bytes
-from bot.testing import InProcessDeployment, in_process_deployment
+from bench.memory import conversation_bytes
 from bot.updates import handle_update
+from harness.deployment import InProcessDeployment, in_process_deployment
 
 T = TypeVar("T")
 JOURNEY_TAPS = ("Heat pump", "Daikin")
@@ -81,10 +81,10 @@ async def _notify_all(d: InProcessDeployment, users: list[int], result: Onboardi
     """Run every chat's notifier job at the times its backoff asks for, moving the sandbox
     clock instead of waiting; lag = first look past the wait's deadline + that look's time."""
     engine = d.sandbox.engine
-    policy = d.runtime.polls.policy
+    policy = d.runtime.watches.policy
     pending: dict[int, tuple[float, int, float]] = {}  # chat -> (next look, attempt, ready at)
     for chat in users:
-        conv = await d.runtime.service.peek(chat)
+        conv = await d.runtime.turns.peek(chat)
         assert conv is not None and conv.wizard_id is not None
         step = engine.wizards[conv.wizard_id].current
         assert step is not None and step.ready_at is not None
@@ -134,7 +134,7 @@ async def run_onboarding(redis_url: str, users: int, concurrency: int) -> Onboar
             await _gather_limited(concurrency, *(d.sign_in(chat, "Sign in") for chat in chats))
             await _notify_all(d, chats, result)
             for chat in chats:
-                conv = await d.runtime.service.peek(chat)
+                conv = await d.runtime.turns.peek(chat)
                 if conv is not None and conv.state == "live":
                     result.completed += 1
                 result.redis_bytes.append(

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BeforeValidator,
     Field,
     SecretStr,
@@ -26,7 +27,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.polling import PollPolicy
+from bot.watches import WatchPolicy
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "de", "es", "fr")
 
@@ -80,11 +81,21 @@ _UpTo30Days = Annotated[timedelta, BeforeValidator(_plain_seconds), _positive_up
 _UpTo400Days = Annotated[timedelta, BeforeValidator(_plain_seconds), _positive_up_to(400)]
 
 
+def _env(*names: str) -> AliasChoices:
+    """A setting read under its name or an older one (lower case: how pydantic-settings
+    matches environment variables here)."""
+    return AliasChoices(*(name.lower() for name in names), *names)
+
+
 class Settings(BaseSettings):
     """Field names are the environment variable names, lower-cased."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_ignore_empty=True, extra="ignore", frozen=True
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
     )
 
     telegram_bot_token: SecretStr | None = None
@@ -105,15 +116,23 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     # Notifier pacing: first look after this many seconds, growing to the cap, giving up after.
-    poll_first_delay: float = Field(default=3.0, gt=0, le=3600)
-    poll_max_delay: float = Field(default=60.0, gt=0, le=3600)
-    poll_give_up_after: _UpTo30Days = timedelta(hours=1)
+    # ("Polling" means Telegram's getUpdates only; the POLL_* names are still read.)
+    watch_first_delay: float = Field(
+        default=3.0, gt=0, le=3600, validation_alias=_env("WATCH_FIRST_DELAY", "POLL_FIRST_DELAY")
+    )
+    watch_max_delay: float = Field(
+        default=60.0, gt=0, le=3600, validation_alias=_env("WATCH_MAX_DELAY", "POLL_MAX_DELAY")
+    )
+    watch_give_up_after: _UpTo30Days = Field(
+        default=timedelta(hours=1),
+        validation_alias=_env("WATCH_GIVE_UP_AFTER", "POLL_GIVE_UP_AFTER"),
+    )
 
-    def poll_policy(self) -> PollPolicy:
-        return PollPolicy(
-            first_delay=self.poll_first_delay,
-            max_delay=max(self.poll_max_delay, self.poll_first_delay),
-            give_up_after=self.poll_give_up_after,
+    def watch_policy(self) -> WatchPolicy:
+        return WatchPolicy(
+            first_delay=self.watch_first_delay,
+            max_delay=max(self.watch_max_delay, self.watch_first_delay),
+            give_up_after=self.watch_give_up_after,
         )
 
     def bot_token(self) -> str:

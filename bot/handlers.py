@@ -1,6 +1,6 @@
 """Telegram updates -> chat turns.
 
-Thin on purpose: each handler works out who and what, then hands an event to `ChatService`.
+Thin on purpose: each handler works out who and what, then hands an event to `Turns`.
 Callback queries are answered before anything else (Telegram gives a client only seconds);
 duplicates never reach a handler (`bot.updates` claims each update once). A chat that floods
 is slowed down with one explanation, taps that arrive while the chat's turn runs get a toast
@@ -30,33 +30,22 @@ from telegram.ext import (
 )
 
 from bot import screens
-from bot.handoff.request import ReAuthenticate as HandoffReAuth
-from bot.handoff.request import ResumeWizard
 from bot.handoff.service import (
     HandoffError,
-    HandoffExpired,
-    HandoffGrant,
-    HandoffMalformed,
     HandoffService,
-    HandoffUnknown,
-    HandoffUsed,
     token_hash,
 )
-from bot.service import DEFAULT_PROPERTY_ID, ChatService
-from bot.state.bindings import PendingSwitches
 from bot.state.inbound import ChatRate
 from bot.state.lock import LockTimeout
+from bot.turns import DEFAULT_PROPERTY_ID, Turns, begin_for
 from bot.updates import replaying
 from dialogs.conversation import Conversation
 from dialogs.events import (
-    Begin,
     Cancel,
     CheckNow,
     Help,
-    Intent,
     Language,
-    ReAuthenticate,
-    Resume,
+    OfferSwitch,
     Tap,
     Text,
 )
@@ -83,28 +72,17 @@ class _Chat:
     locale: str
 
 
-# Which message each refused hand-off gets (`bot.handoff.<kind>`).
-_HANDOFF_PROBLEMS: dict[type[HandoffError], str] = {
-    HandoffMalformed: "malformed",
-    HandoffUnknown: "unknown",
-    HandoffUsed: "used",
-    HandoffExpired: "expired",
-}
-
-
 class Handlers:
     def __init__(
         self,
         *,
-        service: ChatService,
+        turns: Turns,
         handoff: HandoffService,
         rate: ChatRate,
-        switches: PendingSwitches,
     ) -> None:
-        self.service = service
+        self.turns = turns
         self.handoff = handoff
         self.rate = rate
-        self.switches = switches
 
     def install(self, app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(TypeHandler(Update, self.admit), group=-1)
@@ -121,7 +99,7 @@ class Handlers:
     async def admit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Count the update, and stop a chat that sends more than a person could."""
         kind = "callback" if update.callback_query else "message" if update.message else "other"
-        self.service.metrics.updates.labels(kind=kind).inc()
+        self.turns.metrics.updates.labels(kind=kind).inc()
         if update.effective_chat is None:
             return
         try:
@@ -129,9 +107,9 @@ class Handlers:
                 return
         except RedisError:
             return  # no count without Redis: let the handler run, and fail with one reply
-        self.service.metrics.updates_refused.labels(reason="rate").inc()
+        self.turns.metrics.updates_refused.labels(reason="rate").inc()
         chat_id, language = self._ids(update)
-        locale = self.service.locale_for(None, language)
+        locale = self.turns.locale_for(None, language)
         if update.callback_query is not None:
             await _answer(update, t(locale, "bot.slow_down_toast"))
         if await self.rate.first_notice(chat_id, "slow", timedelta(seconds=self.rate.window_s)):
@@ -141,8 +119,8 @@ class Handlers:
     async def _chat(self, update: Update) -> _Chat:
         """The chat, its stored conversation (read once per update) and its language."""
         chat_id, language = self._ids(update)
-        conv = await self.service.peek(chat_id)
-        return _Chat(chat_id, language, conv, self.service.locale_for(conv, language))
+        conv = await self.turns.peek(chat_id)
+        return _Chat(chat_id, language, conv, self.turns.locale_for(conv, language))
 
     @staticmethod
     def _ids(update: Update) -> tuple[int, str | None]:
@@ -152,7 +130,7 @@ class Handlers:
 
     async def _say(self, update: Update, screen: Screen) -> None:
         chat_id, language = self._ids(update)
-        await self.service.say(chat_id, [screen], language)
+        await self.turns.say(chat_id, [screen], language)
 
     # ------------------------------------------------------------------ commands
 
@@ -160,55 +138,53 @@ class Handlers:
         chat = await self._chat(update)
         token = context.args[0] if context.args else None
         if token is None:
-            if await self.service.binding(chat.id, chat.conv) is not None:
-                await self.service.run(chat.id, CheckNow(), language_code=chat.language)
+            if await self.turns.binding(chat.id, chat.conv) is not None:
+                await self.turns.run(chat.id, CheckNow(), language_code=chat.language)
             else:
                 await self._say(update, screens.start_without_link(chat.locale))
             return
         try:
             grant = await self.handoff.inspect(token)
-            bound = await self.service.binding(chat.id, chat.conv)
+            bound = await self.turns.binding(chat.id, chat.conv)
             if bound is not None and bound.account_number != grant.account_number:
                 # Ask first; the link is used only if the customer says yes.
-                await self.switches.offer(chat.id, token_hash(token))
-                screen = screens.confirm_switch(
-                    chat.locale, bound.account_number, grant.account_number
+                offer = OfferSwitch(
+                    token_hash(token),
+                    grant.account_number,
+                    bound.account_number,
+                    bound.property_id or DEFAULT_PROPERTY_ID,
                 )
-                await self._say(update, screen)
+                await self.turns.run(chat.id, offer, language_code=chat.language)
                 return
             grant = await self.handoff.redeem(token)
         except HandoffError as error:
-            await self._handoff_problem(update, chat.locale, error)
+            await self._say(update, screens.handoff_problem(chat.locale, error))
             return
-        await self.service.run(chat.id, _begin(grant), language_code=chat.language)
-
-    async def _handoff_problem(self, update: Update, locale: str, error: HandoffError) -> None:
-        kind = _HANDOFF_PROBLEMS[type(error)]
-        await self._say(update, screens.handoff_problem(locale, kind))
+        await self.turns.run(chat.id, begin_for(grant), language_code=chat.language)
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id, language = self._ids(update)
-        await self.service.run(chat_id, Help(), language_code=language)
+        await self.turns.run(chat_id, Help(), language_code=language)
 
     async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id, language = self._ids(update)
-        await self.service.run(chat_id, Cancel(), language_code=language)
+        await self.turns.run(chat_id, Cancel(), language_code=language)
 
     async def language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id, language = self._ids(update)
         code = context.args[0].lower() if context.args else None
         if code in available_locales():
-            await self.service.run(chat_id, Language(code), language_code=language)
+            await self.turns.run(chat_id, Language(code), language_code=language)
         else:
             chat = await self._chat(update)
             await self._say(update, screens.language_picker(chat.locale))
 
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = await self._chat(update)
-        binding = await self.service.binding(chat.id, chat.conv)
+        binding = await self.turns.binding(chat.id, chat.conv)
         devices = []
         if binding is not None:
-            kraken = self.service.kraken
+            kraken = self.turns.kraken
             devices = list(await kraken.devices(binding.account_number, binding.property_id))
         await self._say(update, screens.status(chat.locale, binding, devices))
 
@@ -216,7 +192,7 @@ class Handlers:
         chat = await self._chat(update)
         wizard = chat.conv.wizard_id if chat.conv else None
         log.info("support requested chat=%s wizard=%s", chat.id, wizard)
-        await self._say(update, screens.support_case(chat.locale, chat.conv, chat.id))
+        await self._say(update, screens.support_case(chat.locale, chat.conv))
 
     # ------------------------------------------------------------------ other updates
 
@@ -227,49 +203,20 @@ class Handlers:
             await _answer(update)
             return
         chat_id, language = self._ids(update)
-        if not replaying.get() and await self.service.store.busy(chat_id):
+        if not replaying.get() and await self.turns.store.busy(chat_id):
             # The screen this tap was drawn on is about to change: coalesce it into the
             # running turn with a toast instead of queueing another turn (or a message).
             # A replayed tap is exempt: the lock it meets may be its own dead first attempt.
-            self.service.metrics.updates_refused.labels(reason="busy").inc()
-            await _answer(update, t(self.service.locale_for(None, language), "bot.busy_toast"))
+            self.turns.metrics.updates_refused.labels(reason="busy").inc()
+            await _answer(update, t(self.turns.locale_for(None, language), "bot.busy_toast"))
             return
         await _answer(update)
-        if query.data == screens.TAKE_OVER:
-            await self.service.take_over(chat_id, language)
-            return
-        if query.data.startswith(screens.BOT_PREFIX):
-            await self._bot_button(update, query.data)
-            return
-        await self.service.run(chat_id, Tap(query.data), language_code=language)
-
-    async def _bot_button(self, update: Update, data: str) -> None:
-        chat_id, language = self._ids(update)
-        if data.startswith(screens.LANGUAGE_PREFIX):
-            code = data.removeprefix(screens.LANGUAGE_PREFIX)
-            if code in available_locales():
-                await self.service.run(chat_id, Language(code), language_code=language)
-                return
-        elif data in (screens.SWITCH_YES, screens.SWITCH_NO):
-            digest = await self.switches.take(chat_id)
-            locale = (await self._chat(update)).locale
-            if digest is not None and data == screens.SWITCH_YES:
-                try:
-                    grant = await self.handoff.redeem_digest(digest)
-                except HandoffError as error:  # used or revoked while the question waited
-                    await self._handoff_problem(update, locale, error)
-                    return
-                await self.service.run(chat_id, _begin(grant), language_code=language)
-                return
-            kept = screens.switch_kept(locale) if digest else screens.switch_expired(locale)
-            await self._say(update, kept)
-            return
-        await self.service.run(chat_id, Tap(data), language_code=language)  # engine says "invalid"
+        await self.turns.run(chat_id, Tap(query.data), language_code=language)
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None and update.message.text is not None
         chat_id, language = self._ids(update)
-        await self.service.run(chat_id, Text(update.message.text), language_code=language)
+        await self.turns.run(chat_id, Text(update.message.text), language_code=language)
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._say(update, screens.unknown_command((await self._chat(update)).locale))
@@ -303,10 +250,10 @@ class Handlers:
     async def _locale_if_reachable(self, chat_id: int, language: str | None) -> str:
         """The chat's language, or Telegram's guess when Redis cannot tell us quickly."""
         try:
-            conv = await asyncio.wait_for(self.service.peek(chat_id), _ERROR_LOOKUP_TIMEOUT_S)
+            conv = await asyncio.wait_for(self.turns.peek(chat_id), _ERROR_LOOKUP_TIMEOUT_S)
         except (RedisError, TimeoutError):
             conv = None
-        return self.service.locale_for(conv, language)
+        return self.turns.locale_for(conv, language)
 
     async def _first_busy_notice(self, chat_id: int) -> bool:
         try:
@@ -335,20 +282,3 @@ async def publish_commands(bot: Bot, default_locale: str) -> None:
         await bot.set_my_commands(menu, language_code=locale)
         if locale == default_locale:
             await bot.set_my_commands(menu)
-
-
-def _intent(grant: HandoffGrant) -> Intent | None:
-    match grant.intent:
-        case ResumeWizard(wizard_id=wizard_id):
-            return Resume(wizard_id)
-        case HandoffReAuth(device_id=device_id):
-            return ReAuthenticate(device_id)
-    return None
-
-
-def _begin(grant: HandoffGrant) -> Begin:
-    return Begin(
-        account_number=grant.account_number,
-        property_id=grant.property_id if grant.property_id is not None else DEFAULT_PROPERTY_ID,
-        intent=_intent(grant),
-    )

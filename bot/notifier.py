@@ -26,10 +26,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from telegram.error import TelegramError
 
-from bot.polling import POLL_FUNCTION, PollScheduler
 from bot.screens import wait_overdue
-from bot.service import ChatService, PollResult
 from bot.state.keys import KeySpace
+from bot.turns import LookResult, Turns
+from bot.watches import LOOK_FUNCTION, Watches
 from kraken.errors import ErrorCategory, KrakenError
 
 if TYPE_CHECKING:
@@ -42,44 +42,42 @@ JOB_TIMEOUT_S = 20.0
 
 @dataclass
 class NotifierContext:
-    service: ChatService
-    polls: PollScheduler
+    turns: Turns
+    watches: Watches
 
 
-async def poll_wizard(
+async def look_at_wizard(
     ctx: dict[str, Any], chat_id: int, wizard_id: str, step_id: str | None
 ) -> str:
     notifier: NotifierContext = ctx["notifier"]
     attempt: int = ctx.get("job_try", 1)
-    policy = notifier.polls.policy
+    policy = notifier.watches.policy
     scheduled_ms = ctx.get("score")
     if scheduled_ms:
-        notifier.service.metrics.notifier_lag.observe(max(0.0, time.time() - scheduled_ms / 1000))
+        notifier.turns.metrics.notifier_lag.observe(max(0.0, time.time() - scheduled_ms / 1000))
     try:
-        result = await notifier.service.poll(chat_id, wizard_id, step_id)
+        result = await notifier.turns.look(chat_id, wizard_id, step_id)
     except TelegramError as error:
         # The news is still news (the turn was not saved): tell it on the next look.
-        log.warning("poll of wizard %s could not reach the chat: %s", wizard_id, error)
-        result = PollResult.WAITING
+        log.warning("look at wizard %s could not reach the chat: %s", wizard_id, error)
+        result = LookResult.WAITING
     except KrakenError as error:
         if error.category not in (ErrorCategory.RETRY, ErrorCategory.REAUTHENTICATE):
-            log.warning("poll of wizard %s stopped: %s", wizard_id, error.code)
-            await notifier.polls.forget(chat_id, wizard_id)
+            log.warning("look at wizard %s stopped: %s", wizard_id, error.code)
+            await notifier.watches.forget(chat_id, wizard_id)
             return "error"
-        result = PollResult.WAITING
+        result = LookResult.WAITING
     except RedisError as error:
         # A failed job would leave the queue for good; a retried one is looked at again.
-        log.warning("poll of wizard %s lost Redis: %s", wizard_id, type(error).__name__)
+        log.warning("look at wizard %s lost Redis: %s", wizard_id, type(error).__name__)
         raise Retry(defer=policy.delay(attempt)) from None
-    if result is PollResult.WAITING:
+    if result is LookResult.WAITING:
         if attempt >= policy.max_tries():
-            await notifier.polls.forget(chat_id, wizard_id)
-            await notifier.service.say(
-                chat_id, [await wait_overdue(notifier.service, chat_id)], None
-            )
+            await notifier.watches.forget(chat_id, wizard_id)
+            await notifier.turns.say(chat_id, [await wait_overdue(notifier.turns, chat_id)], None)
             return "overdue"
         raise Retry(defer=policy.delay(attempt))
-    await notifier.polls.forget(chat_id, wizard_id, step_id)
+    await notifier.watches.forget(chat_id, wizard_id, step_id)
     return str(result.value)
 
 
@@ -105,12 +103,12 @@ class TrackingWorker(Worker):
 def build_worker(
     arq: ArqRedis, keys: KeySpace, notifier: NotifierContext, **options: Any
 ) -> TrackingWorker:
-    policy = notifier.polls.policy
+    policy = notifier.watches.policy
     return TrackingWorker(
         functions=[
             func(
-                poll_wizard,
-                name=POLL_FUNCTION,
+                look_at_wizard,
+                name=LOOK_FUNCTION,
                 max_tries=policy.max_tries() + 1,
                 timeout=JOB_TIMEOUT_S,
             )
@@ -306,11 +304,11 @@ class NotifierSupervisor:
 
 
 def supervisor_for(runtime: Runtime, **options: Any) -> NotifierSupervisor:
-    """The notifier of `run` and `worker`: the runtime's service and polls, supervised."""
-    context = NotifierContext(runtime.service, runtime.polls)
+    """The notifier of `run` and `worker`: the runtime's turns and watches, supervised."""
+    context = NotifierContext(runtime.turns, runtime.watches)
     return NotifierSupervisor(
         lambda started: build_worker(runtime.arq, runtime.keys, context, on_startup=started),
-        rearm=runtime.polls.rearm,
+        rearm=runtime.watches.rearm,
         heartbeats=NotifierHeartbeats(runtime.redis.client, runtime.keys),
         **options,
     )

@@ -10,7 +10,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import httpx
 from arq.connections import ArqRedis
@@ -19,27 +18,25 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
-from bot.chat.pacing import ChatPacedRateLimiter
 from bot.config import Settings
+from bot.delivery import ChatPacedRateLimiter
 from bot.handlers import Handlers
 from bot.handoff.service import HandoffService
 from bot.metrics import Metrics
-from bot.oauth import OAuthStates
-from bot.polling import PollPolicy, PollScheduler
 from bot.redis_conn import RedisConnection, open_redis
-from bot.service import ChatService
-from bot.state.bindings import ChatBindings, PendingSwitches
+from bot.state.bindings import ChatBindings
 from bot.state.conversations import ConversationStore
 from bot.state.inbound import ChatRate, UpdateLedger
 from bot.state.keys import KeySpace
+from bot.state.oauth import OAuthStates
+from bot.turns import Turns
 from bot.updates import LedgeredUpdates, OrphanSweeper
+from bot.watches import Watches, WatchPolicy
 from kraken import ApiKeyCredentials, KrakenClient
 
 log = logging.getLogger(__name__)
 
 CONCURRENT_UPDATES = 64
-# How long a bound chat's "switch to the other account?" question waits for an answer.
-PENDING_SWITCH_TTL = timedelta(minutes=15)
 
 
 @dataclass
@@ -53,9 +50,9 @@ class Runtime:
     application: Application  # type: ignore[type-arg]
     store: ConversationStore
     handoff: HandoffService
-    polls: PollScheduler
+    watches: Watches
     oauth: OAuthStates
-    service: ChatService
+    turns: Turns
     ledger: UpdateLedger
 
     @property
@@ -114,7 +111,7 @@ async def open_runtime(
     settings: Settings,
     *,
     polling: bool,
-    policy: PollPolicy | None = None,
+    policy: WatchPolicy | None = None,
     telegram_transport: httpx.AsyncBaseTransport | None = None,
     kraken_transport: httpx.AsyncBaseTransport | None = None,
     paced: bool = True,
@@ -142,23 +139,23 @@ async def open_runtime(
     )
     store = ConversationStore(connection.client, keys=keys)
     handoff = HandoffService(connection.client, ttl=settings.handoff_ttl, keys=keys)
-    polls = PollScheduler(arq, keys, policy or settings.poll_policy())
+    watches = Watches(arq, keys, policy or settings.watch_policy())
     oauth = OAuthStates(connection.client, keys)
-    service = ChatService(
+    turns = Turns(
         store=store,
         kraken=kraken,
         bot=application.bot,
-        polls=polls,
+        watches=watches,
         oauth=oauth,
         bindings=ChatBindings(connection.client, keys, settings.binding_ttl),
+        handoff=handoff,
         metrics=metrics,
         default_locale=settings.default_locale,
     )
     Handlers(
-        service=service,
+        turns=turns,
         handoff=handoff,
         rate=ChatRate(connection.client, keys),
-        switches=PendingSwitches(connection.client, keys, PENDING_SWITCH_TTL),
     ).install(application)
     runtime = Runtime(
         settings,
@@ -170,9 +167,9 @@ async def open_runtime(
         application,
         store,
         handoff,
-        polls,
+        watches,
         oauth,
-        service,
+        turns,
         ledger,
     )
     try:

@@ -10,21 +10,31 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.handoff.service import (
+    HandoffError,
+    HandoffExpired,
+    HandoffMalformed,
+    HandoffUnknown,
+    HandoffUsed,
+)
 from bot.state.bindings import Binding
+from dialogs.callback_data import Action, encode
 from dialogs.conversation import Conversation
 from dialogs.i18n import available_locales, t
+from dialogs.render.common import support_reference
 from dialogs.screen import Button, CallbackButton, Delivery, Screen
 from kraken.models import Device
 
 if TYPE_CHECKING:
-    from bot.service import ChatService
+    from bot.turns import Turns
 
-# Bot-level buttons carry this prefix; the wizard's own callback data starts with a version digit.
-BOT_PREFIX = "b|"
-SWITCH_YES = "b|switch|y"
-SWITCH_NO = "b|switch|n"
-LANGUAGE_PREFIX = "b|lang|"
-TAKE_OVER = "b|takeover"
+# Which message each refused hand-off gets (`bot.handoff.<kind>`).
+_HANDOFF_PROBLEMS: dict[type[HandoffError], str] = {
+    HandoffMalformed: "malformed",
+    HandoffUnknown: "unknown",
+    HandoffUsed: "used",
+    HandoffExpired: "expired",
+}
 
 
 def _send(text: str, keyboard: list[list[Button]] | None = None) -> Screen:
@@ -35,27 +45,8 @@ def start_without_link(locale: str) -> Screen:
     return _send(t(locale, "bot.start.no_link"))
 
 
-def handoff_problem(locale: str, kind: str) -> Screen:
-    """`kind` is one of malformed, unknown, used, expired."""
-    return _send(t(locale, f"bot.handoff.{kind}"))
-
-
-def confirm_switch(locale: str, current: str, new: str) -> Screen:
-    return _send(
-        t(locale, "bot.switch.confirm", current=current, new=new),
-        [
-            [CallbackButton(t(locale, "bot.btn.switch_yes"), SWITCH_YES)],
-            [CallbackButton(t(locale, "bot.btn.switch_no"), SWITCH_NO)],
-        ],
-    )
-
-
-def switch_kept(locale: str) -> Screen:
-    return _send(t(locale, "bot.switch.kept"))
-
-
-def switch_expired(locale: str) -> Screen:
-    return _send(t(locale, "bot.switch.expired"))
+def handoff_problem(locale: str, error: HandoffError) -> Screen:
+    return _send(t(locale, f"bot.handoff.{_HANDOFF_PROBLEMS[type(error)]}"))
 
 
 def status(locale: str, binding: Binding | None, devices: Sequence[Device]) -> Screen:
@@ -81,11 +72,7 @@ def status(locale: str, binding: Binding | None, devices: Sequence[Device]) -> S
     return _send("\n".join(lines))
 
 
-def _device_name(device: Device) -> str:
-    return device.name or " ".join(filter(None, [device.make, device.model])) or device.id
-
-
-def support_case(locale: str, conv: Conversation | None, chat_id: int) -> Screen:
+def support_case(locale: str, conv: Conversation | None) -> Screen:
     def when(moment: datetime | None) -> str:
         return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
 
@@ -94,7 +81,7 @@ def support_case(locale: str, conv: Conversation | None, chat_id: int) -> Screen
     summary = t(
         locale,
         "bot.support.summary",
-        reference=support_reference(chat_id, conv),
+        reference=support_reference(conv),
         account=conv.account_number,
         wizard=conv.wizard_id or "—",
         step=conv.step_type or conv.state,
@@ -105,16 +92,11 @@ def support_case(locale: str, conv: Conversation | None, chat_id: int) -> Screen
     return _send(summary)
 
 
-def support_reference(chat_id: int, conv: Conversation) -> str:
-    """Short enough to read out on the phone, derived so support can find the case."""
-    return f"SF-{conv.wizard_id or 'none'}-{chat_id % 10000:04d}"
-
-
 def language_picker(locale: str) -> Screen:
     return _send(
         t(locale, "bot.language.choose"),
         [
-            [CallbackButton(t(code, "bot.language.name"), LANGUAGE_PREFIX + code)]
+            [CallbackButton(t(code, "bot.language.name"), encode(None, Action.LANGUAGE, code))]
             for code in available_locales()
         ],
     )
@@ -140,17 +122,17 @@ def slow_down(locale: str, seconds: int) -> Screen:
     return _send(t(locale, "bot.slow_down", seconds=seconds))
 
 
-def driven_elsewhere(locale: str, key: str = "bot.driver.elsewhere") -> Screen:
-    """For a chat bound to an account whose onboarding another chat drives."""
-    return _send(t(locale, key), [[CallbackButton(t(locale, "bot.btn.take_over"), TAKE_OVER)]])
+def driven_elsewhere(
+    locale: str, key: str = "bot.driver.elsewhere", reference: str = "—"
+) -> Screen:
+    """For a chat bound to an account whose onboarding another chat drives (`key` says how
+    it came to be), with the one button that acts here: take it over."""
+    take_over = CallbackButton(t(locale, "bot.btn.take_over"), encode(None, Action.TAKE_OVER))
+    return _send(t(locale, key, reference=reference), [[take_over]])
 
 
-def opened_elsewhere(locale: str, reference: str) -> Screen:
-    return _send(t(locale, "bot.driver.opened_elsewhere", reference=reference))
-
-
-async def wait_overdue(service: ChatService, chat_id: int) -> Screen:
+async def wait_overdue(service: Turns, chat_id: int) -> Screen:
     conv = await service.peek(chat_id)
     locale = service.locale_for(conv)
-    reference = support_reference(chat_id, conv) if conv else "—"
+    reference = support_reference(conv)
     return _send(t(locale, "bot.wait_overdue", reference=reference))

@@ -7,18 +7,14 @@ same app next to polling.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
-import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -26,16 +22,13 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.config import Settings
-from bot.handlers import publish_commands
 from bot.handoff.http import support_routes
-from bot.handoff.links import deep_link
 from bot.metrics import metrics_route
 from bot.notifier import READ_TIMEOUT_S, NotifierFigures, NotifierHeartbeats, NotifierSupervisor
 from bot.pages import oauth_page
-from bot.runtime import Runtime, open_runtime
-from dialogs import machine as m
+from bot.runtime import Runtime
 from dialogs.events import AuthCallback
+from dialogs.machine import State
 
 log = logging.getLogger(__name__)
 
@@ -177,24 +170,24 @@ def create_web_app(
             locale = settings.default_locale
             page = oauth_page(locale, kind="failed", bot_link=bot_link)
             return HTMLResponse(page, status_code=400)
-        current = await runtime.service.peek(target.chat_id)
+        current = await runtime.turns.peek(target.chat_id)
         if current is None or current.wizard_id != target.wizard_id:
             # The chat has moved to another wizard since this sign-in link was shown.
             log.info("oauth callback for a wizard chat %s no longer shows", target.chat_id)
-            page = oauth_page(runtime.service.locale_for(current), kind="failed", bot_link=bot_link)
+            page = oauth_page(runtime.turns.locale_for(current), kind="failed", bot_link=bot_link)
             return HTMLResponse(page, status_code=400)
         base = settings.public_url or str(request.base_url).rstrip("/")
         continuation = f"{base}{request.url.path}?{request.url.query}"
         event = AuthCallback(continuation, wizard_id=target.wizard_id)
         try:
-            await runtime.service.run(target.chat_id, event, notify=True)
+            await runtime.turns.run(target.chat_id, event, notify=True)
         except TelegramError as error:
             # The sign-in itself went through and was saved; only the chat message failed.
             # The browser still hears how it went, and the chat catches up on the next look.
             log.warning("oauth callback: could not tell chat %s: %s", target.chat_id, error)
-        conv = await runtime.service.peek(target.chat_id)
-        locale = runtime.service.locale_for(conv)
-        kind = "denied" if conv is not None and conv.state == m.SIGNING_IN else "done"
+        conv = await runtime.turns.peek(target.chat_id)
+        locale = runtime.turns.locale_for(conv)
+        kind = "denied" if conv is not None and conv.state is State.SIGNING_IN else "done"
         return HTMLResponse(oauth_page(locale, kind=kind, bot_link=bot_link))
 
     routes: list[Route] = [
@@ -211,55 +204,3 @@ def create_web_app(
             runtime.kraken,
         )
     return Starlette(routes=routes)
-
-
-def link_for(runtime: Runtime, token: str) -> str:
-    return deep_link(runtime.bot_username, token)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn that returns on SIGINT/SIGTERM instead of re-raising the signal afterwards
-    (uvicorn does, which would kill the process before the caller stops polling, the
-    notifier and the sweeper and closes its connections)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, self.handle_exit, signum, None)
-        try:
-            yield
-        finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
-
-
-async def serve(app: Starlette, port: int) -> None:
-    """Serve until SIGINT/SIGTERM, then return so the caller can shut down in order."""
-    config = uvicorn.Config(
-        app, host="0.0.0.0", port=port, log_level="warning", access_log=False, lifespan="off"
-    )
-    await _Server(config).serve()
-
-
-async def _run_web(settings: Settings) -> None:
-    async with open_runtime(settings, polling=False) as runtime:
-        assert settings.public_url and settings.webhook_secret
-        await runtime.application.bot.set_webhook(
-            url=f"{settings.public_url}{WEBHOOK_PATH}",
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=ALLOWED_UPDATES,
-        )
-        await runtime.application.start()
-        await publish_commands(runtime.application.bot, settings.default_locale)
-        try:
-            async with runtime.sweeper().running():
-                await serve(create_web_app(runtime, webhook=True), settings.port)
-        finally:
-            await runtime.application.stop()
-    log.info("web server stopped")
-
-
-def main(settings: Settings, args: argparse.Namespace) -> int:
-    asyncio.run(_run_web(settings))
-    return 0

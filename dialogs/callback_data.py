@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 VERSION = "1"
 MAX_BYTES = 64
@@ -22,8 +22,9 @@ _ARG_RE = re.compile(r"[A-Za-z0-9_.:-]{0,40}")
 _HASH_RE = re.compile(rf"[0-9a-f]{{{_HASH_LEN}}}")
 
 
-class Action(Enum):
-    """What a button asks for; single letters keep the payload small."""
+class Action(StrEnum):
+    """What a button asks for; single letters keep the payload small. Each is handled by
+    exactly one entry of the tap table (`dialogs.engine.TAPS`)."""
 
     CHOOSE = "c"  # arg: option_hash of the option's id
     PAGE = "p"  # arg: page number
@@ -44,6 +45,10 @@ class Action(Enum):
     START_OVER = "v"
     START_AGAIN = "g"
     CONTINUE = "e"
+    LANGUAGE = "l"  # arg: locale code
+    SWITCH_YES = "w"
+    SWITCH_NO = "z"
+    TAKE_OVER = "h"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from dialogs.machine import State
+
 CURRENT_VERSION = 1
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -33,7 +35,7 @@ class Conversation(BaseModel):
     wizard_id: str | None = None
     step_id: str | None = None
     step_type: str | None = None
-    state: str = "not_linked"
+    state: State = State.NOT_LINKED
     locale: str = "en"
     locale_override: bool = False
     message_id: int | None = None
@@ -52,11 +54,19 @@ class Conversation(BaseModel):
     started_at: datetime | None = None
     last_activity_at: datetime | None = None
     waiting_since: datetime | None = None
+    # A hand-off link for another account, waiting for "switch?" (its hash, never the token).
+    switch_digest: str | None = None
+    switch_account: str | None = None
+    switch_offered_at: datetime | None = None
+    state_before_switch: State | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form: defaults are left out, the version always stays in."""
+        body = self.model_dump(mode="json", exclude_defaults=True, exclude={"version"})
+        return {"version": self.version, **body}
 
     def to_json(self) -> str:
-        """Compact JSON: defaults are left out, the version always stays in."""
-        body = self.model_dump(mode="json", exclude_defaults=True, exclude={"version"})
-        return json.dumps({"version": self.version, **body}, separators=(",", ":"))
+        return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Conversation:

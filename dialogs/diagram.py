@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dialogs.machine import MACHINE, NOT_LINKED, STATES
+from dialogs.machine import MACHINE, State
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "state-machine.md"
 
@@ -25,7 +25,7 @@ def render() -> str:
     edges: set[str] = set()
     internal: dict[str, list[str]] = {}
     for name, event in MACHINE.events.items():
-        everywhere = set(event.transitions) == set(STATES)
+        everywhere = set(event.transitions) == {state.value for state in State}
         for source, transitions in event.transitions.items():
             for transition in transitions:
                 if transition.dest is None:
@@ -34,7 +34,7 @@ def render() -> str:
                     continue
                 origin = "any_state" if everywhere else source
                 edges.add(f"    {origin} --> {transition.dest}: {name}")
-    lines = ["```mermaid", "stateDiagram-v2", f"    [*] --> {NOT_LINKED}"]
+    lines = ["```mermaid", "stateDiagram-v2", f"    [*] --> {State.NOT_LINKED.value}"]
     lines += sorted(edges)
     for state in sorted(internal):
         lines.append(f"    note right of {state}: {', '.join(sorted(internal[state]))}")

@@ -1,47 +1,108 @@
-"""The conversation engine: one event in, the next conversation and screens out.
+"""The conversation engine: one event in, the next conversation, screens and effects out.
 
-`handle` never raises `KrakenError`: every failure becomes a screen (see `Turn.fail`). Kraken
-is called here, outside any machine callback; the machine is fired with the result.
+Every event — a tap, typed text, a notifier look, an OAuth return, a hand-off — is applied
+here. Kraken is called outside any machine callback; the machine is fired with the result.
+`handle` never raises `KrakenError`: every failure becomes a screen (`Turn.fail`).
+
+Buttons: the tap table `TAPS` declares each button once — its `Action` (the id its callback
+data carries), the machine `Trigger` that must be legal for it, whether it is bound to the
+step it was drawn for, and its handler, which sits right under its `@tap(...)` line. Typed
+text resolves to the same handlers through `_text`.
+
+Acting is strict, showing is lenient: anything that acts on a step goes through
+`Turn.seen_step`, which refuses (with the fresh screen and "that has moved on") when Kraken's
+wizard is no longer on the step the customer saw.
 """
 
 from __future__ import annotations
 
-from dialogs import machine as m
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import NoReturn
+
+from dialogs.callback_data import Action, CallbackData, decode, option_hash, step_hash
 from dialogs.conversation import Conversation, utcnow
 from dialogs.events import (
     AuthCallback,
     Begin,
     Cancel,
     CheckNow,
+    Effect,
     Event,
     Help,
     Language,
+    NotifySupport,
+    OfferSwitch,
+    Outcome,
     ReAuthenticate,
+    RecordOAuthState,
     Resume,
+    StartWatching,
+    StopWatching,
+    SwitchAccount,
+    TakeOver,
     Tap,
     Text,
     WizardChanged,
 )
-from dialogs.flows import (
-    answer_input,
-    check_now,
-    complete_sign_in,
-    filter_list,
-    start_new,
+from dialogs.i18n import resolve_locale, t
+from dialogs.machine import LISTS, State, Trigger, allows, fire, state_for, wait_reason
+from dialogs.render import render_step, with_notice
+from dialogs.render.common import bound_step, support_reference
+from dialogs.render.lists import is_supported, not_live_notice, render_list
+from dialogs.render.states import (
+    error_message,
+    render_cancel_confirm,
+    render_cancelled,
+    render_error,
+    render_help,
+    render_ineligible,
+    render_not_linked,
+    render_resuming,
+    render_switch_confirm,
+)
+from dialogs.render.steps import current_input, render_input, render_sign_in, render_test_charge
+from dialogs.screen import Delivery, Screen
+from dialogs.wizard import (
+    KrakenPort,
+    LandingKind,
+    WizardSnapshots,
+    back_target,
+    classify_landing,
+    find_step,
+    oauth_state,
     unchanged,
 )
-from dialogs.i18n import resolve_locale
-from dialogs.outcome import Outcome
-from dialogs.port import KrakenPort
-from dialogs.render.states import render_cancel_confirm, render_resuming
-from dialogs.screen import Delivery
-from dialogs.snapshots import WizardSnapshots
-from dialogs.taps import handle_tap
-from dialogs.turn import MovedOn, Turn
-from kraken.errors import KrakenError
-from kraken.models import Wizard
+from kraken.errors import ErrorCategory, KrakenError
+from kraken.models import (
+    AuthFlowStep,
+    Integration,
+    SelectFromListStep,
+    Step,
+    TerminalErrorStep,
+    TeslaModifyScopesStep,
+    TestChargeStep,
+    UserInputRequiredStep,
+    Wizard,
+)
 
 MAX_FILTER = 40
+# Serial numbers, VINs and the like are short; a pasted essay is a mistake, not an answer, and
+# would bloat the stored conversation until the last input is submitted.
+MAX_INPUT = 200
+# How long a "switch to the other account?" question waits for its answer.
+SWITCH_TTL = timedelta(minutes=15)
+
+_STATE_SCREENS: dict[State, Callable[[Conversation], Screen]] = {
+    State.NOT_LINKED: render_not_linked,
+    State.RESUMING: render_resuming,
+    State.CANCEL_CONFIRM: render_cancel_confirm,
+    State.CANCELLED: render_cancelled,
+    State.INELIGIBLE: render_ineligible,
+    State.SWITCH_CONFIRM: render_switch_confirm,
+}
 
 
 async def handle(
@@ -82,28 +143,471 @@ async def _dispatch(turn: Turn, event: Event) -> None:
     match event:
         case Begin():
             await _begin(turn, event)
+        case OfferSwitch():
+            _offer_switch(turn, event)
         case Tap(data=data):
             turn.delivery = Delivery.EDIT
-            await handle_tap(turn, data)
+            await _tap(turn, data)
         case Text(text=text):
             await _text(turn, text)
         case CheckNow():
-            await check_now(turn)
+            await _check_now(turn)
         case WizardChanged(wizard=wizard):
             _wizard_changed(turn, wizard)
         case AuthCallback(continuation_uri=uri):
             await _auth_callback(turn, uri)
         case Cancel():
-            await _cancel(turn)
+            await _cancel_command(turn)
         case Help():
-            turn.show_help()
+            turn.fire(Trigger.HELP)
+            turn.show(render_help(turn.conv))
         case Language(code=code):
-            turn.conv.locale = resolve_locale(None, code, turn.conv.locale)
-            turn.conv.locale_override = True
-            await turn.show_current(turn.text("notice.language_changed"))
+            await _change_language(turn, code)
 
 
-# ---------------------------------------------------------------- starting
+class MovedOn(Exception):
+    """The wizard left the step the customer acted on; the fresh screen has been shown."""
+
+
+# ================================================================ the turn
+
+
+@dataclass
+class Turn:
+    """One event's working copy of the conversation, and what it will hand back."""
+
+    conv: Conversation
+    kraken: KrakenPort
+    snapshots: WizardSnapshots = field(default_factory=WizardSnapshots)
+    delivery: Delivery = Delivery.SEND
+    screens: list[Screen] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+    def outcome(self) -> Outcome:
+        screens = [replace(screen, delivery=self.delivery) for screen in self.screens]
+        return Outcome(conversation=self.conv, screens=screens, effects=self.effects)
+
+    def show(self, screen: Screen, notice: str | None = None) -> None:
+        self.screens.append(with_notice(screen, notice))
+
+    def text(self, key: str, **params: object) -> str:
+        return t(self.conv.locale, key, None, **params)
+
+    def fire(self, trigger: Trigger, **kwargs: object) -> None:
+        self.conv.state = fire(self.conv.state, trigger, **kwargs)
+
+    def ids(self) -> tuple[str, str]:
+        """The wizard and the step the chat shows: what a mutation may name."""
+        conv = self.conv
+        assert conv.wizard_id is not None and conv.step_id is not None
+        return conv.wizard_id, conv.step_id
+
+    # ------------------------------------------------------------ reading the wizard
+
+    async def read_wizard(self) -> Wizard:
+        assert self.conv.account_number and self.conv.wizard_id, "no wizard to read"
+        return await self.kraken.wizard(self.conv.account_number, self.conv.wizard_id)
+
+    async def _recall_or_read(self) -> Wizard:
+        """The wizard from the snapshot Kraken's last answer left when the chat is still on
+        that step (re-reading would only repeat what the mutation said), else read afresh."""
+        wizard = self.snapshots.recall(self.conv.wizard_id, self.conv.step_id)
+        return wizard if wizard is not None else await self.read_wizard()
+
+    async def viewed_step(self) -> tuple[Wizard, Step | None]:
+        """What to show: a revisited earlier list step, else whatever step is current.
+
+        Only for showing; anything that acts on the step uses `seen_step`."""
+        wizard = await self._recall_or_read()
+        if self.conv.revisit_step_id:
+            revisited = find_step(wizard, self.conv.revisit_step_id)
+            if revisited is not None:
+                return wizard, revisited
+        return wizard, wizard.current_step
+
+    async def seen_step(self) -> tuple[Wizard, Step]:
+        """The step the customer saw (a revisited earlier list step, else the current), for
+        acting on it. When Kraken's wizard is no longer where the chat left it (the app or
+        another chat moved it on), the fresh screen is shown with "that has moved on" and
+        `MovedOn` ends the turn: an answer meant for one step never reaches another."""
+        wizard = await self._recall_or_read()
+        self.ensure_unmoved(wizard)
+        revisit = self.conv.revisit_step_id
+        step = find_step(wizard, revisit) if revisit else wizard.current_step
+        if step is None:
+            self._moved_on(wizard)
+        return wizard, step
+
+    def ensure_unmoved(self, wizard: Wizard) -> None:
+        """Raise `MovedOn` (after showing the fresh screen) unless Kraken's current step is
+        still the one the chat shows."""
+        current = wizard.current_step
+        if current is None or current.id != self.conv.step_id:
+            self._moved_on(wizard)
+
+    def _moved_on(self, wizard: Wizard) -> NoReturn:
+        self.arrive(wizard, self.text("notice.stale"))
+        raise MovedOn
+
+    # ------------------------------------------------------------ showing steps
+
+    def arrive(self, wizard: Wizard, notice: str | None = None) -> None:
+        """Kraken reported the wizard: move the machine to its current step and show it."""
+        self.snapshots.remember(wizard)
+        conv = self.conv
+        step = wizard.current_step
+        step_id = step.id if step is not None else None
+        if step_id != conv.step_id or conv.revisit_step_id:
+            conv.reset_step_view()
+        conv.wizard_id = wizard.id
+        conv.device_name = wizard.display_name or conv.device_name
+        conv.step_id = step_id
+        conv.step_type = step.typename if step is not None else None
+        conv.back_step_id = back_target(wizard)
+        conv.last_error = None
+        self.fire(Trigger.STEP_ARRIVED, target=state_for(step))
+        self._step_effects(wizard, step)
+        self.show(render_step(conv, step), notice)
+
+    def _step_effects(self, wizard: Wizard, step: Step | None) -> None:
+        conv = self.conv
+        reason = wait_reason(step)
+        if reason is not None:
+            conv.waiting_since = conv.waiting_since or utcnow()
+            self.effects.append(StartWatching(wizard.id, reason))
+        else:
+            self.stop_watching()
+        if isinstance(step, AuthFlowStep):
+            self.record_sign_in(wizard.id, step)
+        if isinstance(step, TerminalErrorStep):
+            codes = ",".join(e.error_code for e in step.errors)
+            self.notify_support(f"terminal error {codes}")
+
+    def record_sign_in(self, wizard_id: str, step: AuthFlowStep, *, again: bool = False) -> None:
+        """Let the OAuth callback find this chat from the link's `state`. `again`: the
+        callback consumed it but the same link stays valid (the provider said no)."""
+        state = oauth_state(step.authorization_uri)
+        if state and (again or state != self.conv.auth_state):
+            self.conv.auth_state = state
+            self.effects.append(RecordOAuthState(state, wizard_id))
+
+    def stop_watching(self) -> None:
+        """Tell the notifier to stop watching, once, when the conversation stops waiting."""
+        if self.conv.waiting_since is not None and self.conv.wizard_id:
+            self.conv.waiting_since = None
+            self.effects.append(StopWatching(self.conv.wizard_id))
+
+    async def refresh(self, notice: str | None = None) -> None:
+        self.arrive(await self.read_wizard(), notice)
+
+    async def show_current(self, notice: str | None = None) -> None:
+        """Re-show where the conversation is (re-reading Kraken for step states)."""
+        render = _STATE_SCREENS.get(self.conv.state)
+        if render is None and not self.conv.wizard_id:
+            render = render_not_linked
+        if render is not None:
+            self.show(render(self.conv), notice)
+            return
+        wizard, step = await self.viewed_step()
+        if self.conv.revisit_step_id and isinstance(step, SelectFromListStep):
+            self.show(render_list(self.conv, step), notice)
+        else:
+            self.arrive(wizard, notice)
+
+    def notify_support(self, what: str) -> None:
+        """Summaries carry ids and codes only: never tokens or personal data."""
+        self.effects.append(
+            NotifySupport(
+                f"{what}; reference {support_reference(self.conv)}; "
+                f"account {self.conv.account_number}"
+            )
+        )
+
+    # ------------------------------------------------------------ errors
+
+    async def fail(self, error: KrakenError) -> None:
+        """Every error category becomes a screen; nothing propagates to the bot."""
+        if error.category is ErrorCategory.STEP_MOVED_ON:
+            await self.refresh(self.text("notice.stale"))
+            return
+        if error.category is ErrorCategory.USER_CAN_FIX and await self._let_user_fix(error):
+            return
+        self.conv.last_error = error.code or type(error).__name__
+        self.fire(Trigger.FAIL)
+        self.show(render_error(self.conv, error))
+        if error.category is ErrorCategory.FATAL:
+            self.notify_support(f"Kraken error {error.code}")
+
+    async def _let_user_fix(self, error: KrakenError) -> bool:
+        """Show the step again with what to fix; False when there is no step to fix on."""
+        if not self.conv.wizard_id:
+            return False
+        _, step = await self.viewed_step()
+        if isinstance(step, TestChargeStep):
+            self.show(render_test_charge(self.conv, step, error.refusal_reasons or ["UNKNOWN"]))
+            return True
+        message = "; ".join(v.message for v in error.validation_errors if v.message)
+        if isinstance(step, UserInputRequiredStep):
+            self.conv.input_index, self.conv.inputs = 0, {}
+            rejected = self.text("step.input.rejected", message=message or error.message)
+            self.show(render_input(self.conv, step), rejected)
+            return True
+        if step is None:
+            return False
+        notice = self.text("error.fix_input", message=message or error_message(self.conv, error))
+        self.show(render_step(self.conv, step), notice)
+        return True
+
+
+# ================================================================ the tap table
+
+TapHandler = Callable[[Turn, CallbackData], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class TapSpec:
+    action: Action
+    trigger: Trigger
+    handler: TapHandler
+    # Bound buttons act only on the step they were drawn for; unbound ones (language,
+    # take over) mean the same on any message.
+    bound: bool = True
+
+
+TAPS: dict[Action, TapSpec] = {}
+
+
+def tap(
+    action: Action, trigger: Trigger, *, bound: bool = True
+) -> Callable[[TapHandler], TapHandler]:
+    """Declare a button: its action id, the trigger that must be legal, and (decorated) its
+    handler. Each action is declared exactly once."""
+
+    def register(handler: TapHandler) -> TapHandler:
+        if action in TAPS:
+            raise ValueError(f"{action!r} is declared twice in the tap table")
+        TAPS[action] = TapSpec(action, trigger, handler, bound)
+        return handler
+
+    return register
+
+
+async def _tap(turn: Turn, data: str) -> None:
+    """Validate a tap against the table and the chat's step, then run its handler."""
+    pressed = decode(data)
+    if pressed is None:
+        await turn.show_current(turn.text("notice.invalid_button"))
+        return
+    spec = TAPS[pressed.action]
+    drawn_here = not spec.bound or pressed.step_hash == step_hash(bound_step(turn.conv))
+    if not drawn_here or not allows(turn.conv.state, spec.trigger):
+        await turn.show_current(turn.text("notice.stale"))
+        return
+    await spec.handler(turn, pressed)
+
+
+async def _list_step(turn: Turn) -> SelectFromListStep | None:
+    _, step = await turn.seen_step()
+    return step if isinstance(step, SelectFromListStep) else None
+
+
+@tap(Action.CHOOSE, Trigger.CHOOSE)
+async def _choose(turn: Turn, pressed: CallbackData) -> None:
+    step = await _list_step(turn)
+    found = [o for o in step.options if option_hash(o.id) == pressed.arg] if step else []
+    if step is None or len(found) != 1:
+        await turn.show_current(turn.text("notice.invalid_button"))
+        return
+    (option,) = found
+    # A car without an integration can still be onboarded through a smart charger, so an
+    # unsupported option is selected with a warning rather than refused.
+    warning = None if is_supported(option) else not_live_notice(turn.conv, option)
+    wizard_id, _ = turn.ids()
+    turn.arrive(await turn.kraken.select_from_list(wizard_id, step.id, option.id), warning)
+
+
+async def _show_list(turn: Turn, page: int, filter_text: str | None = None) -> None:
+    turn.conv.list_page = page
+    if filter_text is not None:
+        turn.conv.list_filter = filter_text
+    step = await _list_step(turn)
+    if step is None:
+        await turn.show_current(turn.text("notice.stale"))
+    else:
+        turn.show(render_list(turn.conv, step))
+
+
+@tap(Action.PAGE, Trigger.PAGE)
+async def _page(turn: Turn, pressed: CallbackData) -> None:
+    await _show_list(turn, pressed.int_arg() or 0)
+
+
+@tap(Action.CLEAR_FILTER, Trigger.FILTER)
+async def _clear_filter(turn: Turn, pressed: CallbackData) -> None:
+    await _show_list(turn, 0, "")
+
+
+@tap(Action.BACK, Trigger.BACK)
+async def _back(turn: Turn, pressed: CallbackData) -> None:
+    """Show the earlier list step again; choosing on it makes Kraken reverse the choice."""
+    wizard = await turn.read_wizard()
+    turn.ensure_unmoved(wizard)
+    target = find_step(wizard, turn.conv.back_step_id)
+    if not isinstance(target, SelectFromListStep):
+        turn.arrive(wizard, turn.text("notice.stale"))
+        return
+    conv = turn.conv
+    conv.reset_step_view()
+    conv.revisit_step_id = target.id
+    conv.back_step_id = back_target(wizard, before=target.id)
+    turn.fire(Trigger.STEP_ARRIVED, target=state_for(target))
+    turn.show(render_list(conv, target))
+
+
+@tap(Action.INTEGRATION, Trigger.PICK_INTEGRATION)
+async def _integration(turn: Turn, pressed: CallbackData) -> None:
+    if pressed.arg not in Integration.__members__:
+        await turn.show_current(turn.text("notice.invalid_button"))
+        return
+    wizard_id, step_id = turn.ids()
+    integration = Integration(pressed.arg)
+    turn.arrive(await turn.kraken.select_vehicle_or_charge_point(wizard_id, step_id, integration))
+
+
+@tap(Action.SIGNED_IN, Trigger.DONE)
+async def _signed_in(turn: Turn, pressed: CallbackData) -> None:
+    wizard, step = await turn.seen_step()
+    if isinstance(step, AuthFlowStep | TeslaModifyScopesStep):
+        turn.conv.awaiting_url = True
+        turn.show(render_sign_in(turn.conv, step))
+    else:
+        turn.arrive(wizard, turn.text("notice.stale"))
+
+
+@tap(Action.KEY_ADDED, Trigger.DONE)
+async def _key_added(turn: Turn, pressed: CallbackData) -> None:
+    turn.arrive(await turn.kraken.complete_tesla_virtual_key(*turn.ids()))
+
+
+@tap(Action.ACTION_DONE, Trigger.DONE)
+async def _action_done(turn: Turn, pressed: CallbackData) -> None:
+    turn.arrive(await turn.kraken.complete_user_action(*turn.ids()))
+
+
+@tap(Action.CONFIRM_TEST, Trigger.START_TEST)
+async def _confirm_test(turn: Turn, pressed: CallbackData) -> None:
+    turn.arrive(await turn.kraken.start_test_charge(*turn.ids()))
+
+
+@tap(Action.CHECK_NOW, Trigger.CHECK_NOW)
+async def _check_now_tap(turn: Turn, pressed: CallbackData) -> None:
+    await _check_now(turn)
+
+
+@tap(Action.SKIP_INPUT, Trigger.SUBMIT_INPUT)
+async def _skip(turn: Turn, pressed: CallbackData) -> None:
+    if pressed.int_arg() != turn.conv.input_index:
+        await turn.show_current(turn.text("notice.stale"))
+    else:
+        await _answer_input(turn, None)
+
+
+@tap(Action.RETRY, Trigger.RETRY)
+async def _retry(turn: Turn, pressed: CallbackData) -> None:
+    if turn.conv.state is State.RETRY_OFFERED:
+        turn.arrive(await turn.kraken.complete_retry(*turn.ids()))
+    else:
+        await turn.refresh()
+
+
+@tap(Action.CANCEL, Trigger.CANCEL)
+async def _cancel(turn: Turn, pressed: CallbackData) -> None:
+    turn.fire(Trigger.CANCEL)
+    turn.show(render_cancel_confirm(turn.conv))
+
+
+@tap(Action.CANCEL_YES, Trigger.CANCEL_CONFIRMED)
+async def _cancel_yes(turn: Turn, pressed: CallbackData) -> None:
+    wizard_id, _ = turn.ids()
+    await turn.kraken.cancel(wizard_id)
+    turn.fire(Trigger.CANCEL_CONFIRMED)
+    turn.stop_watching()
+    turn.show(render_cancelled(turn.conv))
+
+
+@tap(Action.CANCEL_NO, Trigger.KEEP_GOING)
+async def _keep_going(turn: Turn, pressed: CallbackData) -> None:
+    await turn.refresh()
+
+
+@tap(Action.RESUME, Trigger.RESUME)
+async def _resume(turn: Turn, pressed: CallbackData) -> None:
+    await turn.refresh()
+
+
+async def _start_over(turn: Turn, pressed: CallbackData) -> None:
+    if turn.conv.wizard_id and turn.conv.state is State.RESUMING:
+        await turn.kraken.cancel(turn.conv.wizard_id)
+    await _start_new(turn)
+
+
+tap(Action.START_OVER, Trigger.RESTART)(_start_over)
+tap(Action.START_AGAIN, Trigger.RESTART)(_start_over)
+
+
+@tap(Action.CONTINUE, Trigger.HELP)
+async def _continue(turn: Turn, pressed: CallbackData) -> None:
+    await turn.show_current()
+
+
+@tap(Action.LANGUAGE, Trigger.CHANGE_LANGUAGE, bound=False)
+async def _language(turn: Turn, pressed: CallbackData) -> None:
+    await _change_language(turn, pressed.arg)
+
+
+@tap(Action.SWITCH_YES, Trigger.SWITCH_DECIDED)
+async def _switch_yes(turn: Turn, pressed: CallbackData) -> None:
+    conv = turn.conv
+    offered = conv.switch_offered_at
+    digest = conv.switch_digest
+    _forget_switch(conv)
+    if digest is None or offered is None or utcnow() - offered > SWITCH_TTL:
+        await turn.show_current(turn.text("bot.switch.expired"))
+        return
+    turn.effects.append(SwitchAccount(digest))  # the bot redeems the link and begins anew
+
+
+@tap(Action.SWITCH_NO, Trigger.SWITCH_DECIDED)
+async def _switch_no(turn: Turn, pressed: CallbackData) -> None:
+    conv = turn.conv
+    _forget_switch(conv)
+    if conv.state is State.NOT_LINKED and conv.account_number and conv.property_id:
+        # Asked in a chat whose conversation had been lost: reopen its own account.
+        await _begin(turn, Begin(conv.account_number, conv.property_id))
+        turn.screens[-1:] = [with_notice(turn.screens[-1], turn.text("bot.switch.kept"))]
+        return
+    await turn.show_current(turn.text("bot.switch.kept"))
+
+
+def _forget_switch(conv: Conversation) -> None:
+    """Back to where the question interrupted (the answer is an internal transition)."""
+    conv.state = conv.state_before_switch or State.NOT_LINKED
+    conv.switch_digest = conv.switch_account = conv.switch_offered_at = None
+    conv.state_before_switch = None
+
+
+@tap(Action.TAKE_OVER, Trigger.TAKE_OVER, bound=False)
+async def _take_over(turn: Turn, pressed: CallbackData) -> None:
+    """Continue the account's onboarding in this chat: pick up its open wizard afresh."""
+    conv = turn.conv
+    if conv.account_number is None or conv.property_id is None:
+        await turn.show_current()
+        return
+    turn.effects.append(TakeOver(conv.account_number))
+    await _begin(turn, Begin(conv.account_number, conv.property_id))
+
+
+# ================================================================ the other events
 
 
 async def _begin(turn: Turn, event: Begin) -> None:
@@ -129,19 +633,53 @@ async def _begin(turn: Turn, event: Begin) -> None:
             if open_wizards:
                 turn.conv.wizard_id = open_wizards[0].id
                 turn.conv.device_name = open_wizards[0].display_name
-                turn.fire("resume_offered")
+                turn.fire(Trigger.RESUME_OFFERED)
                 turn.show(render_resuming(turn.conv))
             else:
-                await start_new(turn)
+                await _start_new(turn)
 
 
-# ---------------------------------------------------------------- background and callbacks
+async def _start_new(turn: Turn) -> None:
+    """Start a fresh wizard, unless the property has nothing that can be smart-controlled."""
+    conv = turn.conv
+    assert conv.account_number is not None and conv.property_id is not None
+    eligible = await turn.kraken.eligible_device_types(conv.account_number, conv.property_id)
+    if not eligible:
+        turn.fire(Trigger.FOUND_INELIGIBLE)
+        turn.show(render_ineligible(conv))
+        return
+    turn.arrive(await turn.kraken.start_onboarding(conv.account_number, conv.property_id))
+
+
+def _offer_switch(turn: Turn, event: OfferSwitch) -> None:
+    conv = turn.conv
+    if conv.account_number is None:  # the conversation was lost; the binding was not
+        conv.account_number, conv.property_id = event.current_account, event.current_property
+    if conv.state is not State.SWITCH_CONFIRM:
+        conv.state_before_switch = conv.state
+    conv.switch_digest = event.link_digest
+    conv.switch_account = event.account_number
+    conv.switch_offered_at = utcnow()
+    turn.fire(Trigger.OFFER_SWITCH)
+    turn.show(render_switch_confirm(conv))
+
+
+async def _check_now(turn: Turn) -> None:
+    """Re-read the wizard; say "still waiting" when nothing has changed."""
+    if not allows(turn.conv.state, Trigger.CHECK_NOW):
+        await turn.show_current()
+        return
+    wizard = await turn.read_wizard()
+    if unchanged(turn.conv, wizard):
+        turn.arrive(wizard, turn.text("notice.still_waiting"))
+    else:
+        turn.arrive(wizard)
 
 
 def _wizard_changed(turn: Turn, wizard: Wizard) -> None:
     """The notifier saw a change: speak only when it is news for this chat."""
     conv = turn.conv
-    if wizard.id != conv.wizard_id or conv.state in (m.CANCELLED, m.NOT_LINKED):
+    if wizard.id != conv.wizard_id or conv.state in (State.CANCELLED, State.NOT_LINKED):
         return
     if unchanged(conv, wizard):
         return
@@ -149,30 +687,115 @@ def _wizard_changed(turn: Turn, wizard: Wizard) -> None:
 
 
 async def _auth_callback(turn: Turn, uri: str) -> None:
-    if turn.conv.state != m.SIGNING_IN:
+    if turn.conv.state is not State.SIGNING_IN:
         await turn.show_current(turn.text("notice.stale"))
         return
-    await complete_sign_in(turn, uri)
+    await _complete_sign_in(turn, uri)
 
 
-async def _cancel(turn: Turn) -> None:
-    if m.allows(turn.conv.state, "cancel"):
-        turn.fire("cancel")
+async def _cancel_command(turn: Turn) -> None:
+    if allows(turn.conv.state, Trigger.CANCEL):
+        turn.fire(Trigger.CANCEL)
         turn.show(render_cancel_confirm(turn.conv))
     else:
         await turn.show_current()
+
+
+async def _change_language(turn: Turn, code: str) -> None:
+    turn.conv.locale = resolve_locale(None, code, turn.conv.locale)
+    turn.conv.locale_override = True
+    await turn.show_current(turn.text("notice.language_changed"))
 
 
 # ---------------------------------------------------------------- typed text
 
 
 async def _text(turn: Turn, text: str) -> None:
+    """Typed text means what the screen asks for: a list filter, an answer, a sign-in URL."""
     state = turn.conv.state
-    if state in m.LISTS:
-        await filter_list(turn, text.strip()[:MAX_FILTER])
-    elif state == m.ANSWERING_INPUT:
-        await answer_input(turn, text.strip())
-    elif state == m.SIGNING_IN:
-        await complete_sign_in(turn, text.strip())
+    if state in LISTS:
+        await _filter_list(turn, text.strip()[:MAX_FILTER])
+    elif state is State.ANSWERING_INPUT:
+        await _answer_input(turn, text.strip())
+    elif state is State.SIGNING_IN:
+        await _complete_sign_in(turn, text.strip())
     else:
         await turn.show_current(turn.text("notice.unexpected_text"))
+
+
+async def _filter_list(turn: Turn, text: str) -> None:
+    turn.fire(Trigger.FILTER)
+    turn.conv.list_filter, turn.conv.list_page = text, 0
+    _, step = await turn.seen_step()
+    if isinstance(step, SelectFromListStep):
+        turn.show(render_list(turn.conv, step))
+    else:
+        await turn.show_current(turn.text("notice.stale"))
+
+
+async def _answer_input(turn: Turn, text: str | None) -> None:
+    """Record one answer (None = skipped); submit all of them after the last one."""
+    turn.fire(Trigger.SUBMIT_INPUT)
+    wizard, step = await turn.seen_step()
+    if not isinstance(step, UserInputRequiredStep) or not step.user_inputs:
+        turn.arrive(wizard, turn.text("notice.stale"))
+        return
+    conv = turn.conv
+    user_input = current_input(conv, step)
+    if user_input is None:
+        conv.input_index = 0
+        user_input = step.user_inputs[0]
+    if text is not None:
+        if len(text) > MAX_INPUT:
+            notice = turn.text("step.input.too_long", limit=MAX_INPUT)
+            turn.show(render_input(conv, step), notice)
+            return
+        if user_input.regex and not _fullmatch(user_input.regex, text):
+            turn.show(render_input(conv, step), turn.text("step.input.invalid"))
+            return
+        conv.inputs[user_input.key] = text
+    conv.input_index += 1
+    if current_input(conv, step) is not None:
+        turn.show(render_input(conv, step))
+        return
+    inputs = dict(conv.inputs)
+    conv.input_index, conv.inputs = 0, {}
+    assert conv.wizard_id is not None
+    turn.arrive(await turn.kraken.complete_user_input(conv.wizard_id, step.id, inputs))
+
+
+def _fullmatch(pattern: str, text: str) -> bool:
+    """Kraken's regexes are Python ``re.fullmatch`` patterns; a broken one is not our user's
+    fault, so it lets the answer through to Kraken's own validation."""
+    try:
+        return re.fullmatch(pattern, text) is not None
+    except re.error:
+        return True
+
+
+async def _complete_sign_in(turn: Turn, url: str) -> None:
+    turn.fire(Trigger.SUBMIT_INPUT)
+    wizard, step = await turn.seen_step()
+    if not isinstance(step, AuthFlowStep | TeslaModifyScopesStep):
+        turn.arrive(wizard, turn.text("notice.stale"))
+        return
+    landing = classify_landing(url)
+    conv = turn.conv
+    if landing.kind is LandingKind.INVALID:
+        conv.awaiting_url = True
+        turn.show(render_sign_in(conv, step), turn.text("step.auth.bad_url"))
+        return
+    if landing.kind is not LandingKind.OK:
+        conv.awaiting_url = False
+        notice = (
+            turn.text("step.auth.access_denied")
+            if landing.kind is LandingKind.ACCESS_DENIED
+            else turn.text("step.auth.provider_error", error=landing.error)
+        )
+        if isinstance(step, AuthFlowStep) and conv.wizard_id:
+            turn.record_sign_in(conv.wizard_id, step, again=True)
+        turn.show(render_sign_in(conv, step), notice)
+        return
+    assert conv.wizard_id is not None
+    # TeslaModifyScopes also ends on its redirectUri; it is completed like an AuthFlow.
+    turn.arrive(await turn.kraken.complete_auth_flow(conv.wizard_id, step.id, url.strip()))

@@ -1,12 +1,20 @@
-"""What can happen to a conversation: user actions and notices from the outside world."""
+"""What goes into a turn (events: the customer, the notifier, the OAuth return) and what
+comes out of it (the next conversation, screens, and effects for the bot to carry out)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from dialogs.conversation import Conversation
+from dialogs.machine import WaitReason
+from dialogs.screen import Screen
 
 if TYPE_CHECKING:
     from kraken.models import Wizard
+
+
+# ---------------------------------------------------------------- events
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,17 @@ class Begin:
     account_number: str
     property_id: int
     intent: Intent | None = None
+
+
+@dataclass(frozen=True)
+class OfferSwitch:
+    """A hand-off link for another account was opened in a chat bound to an account: ask
+    before switching. Only the link's hash travels; the bot redeems it on "yes"."""
+
+    link_digest: str
+    account_number: str
+    current_account: str
+    current_property: int
 
 
 @dataclass(frozen=True)
@@ -79,4 +98,70 @@ class Language:
     code: str
 
 
-Event = Begin | Tap | Text | CheckNow | WizardChanged | AuthCallback | Cancel | Help | Language
+Event = (
+    Begin
+    | OfferSwitch
+    | Tap
+    | Text
+    | CheckNow
+    | WizardChanged
+    | AuthCallback
+    | Cancel
+    | Help
+    | Language
+)
+
+
+# ---------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True)
+class StartWatching:
+    """Ask the notifier to watch this wizard and send a `WizardChanged` when it moves."""
+
+    wizard_id: str
+    reason: WaitReason
+
+
+@dataclass(frozen=True)
+class StopWatching:
+    wizard_id: str
+
+
+@dataclass(frozen=True)
+class RecordOAuthState:
+    """Remember which wizard an OAuth ``state`` belongs to, for the callback endpoint."""
+
+    state: str
+    wizard_id: str
+
+
+@dataclass(frozen=True)
+class NotifySupport:
+    """Something only a human can sort out; the summary never contains secrets."""
+
+    summary: str
+
+
+@dataclass(frozen=True)
+class SwitchAccount:
+    """The customer said yes to switching: redeem the link (by its hash) and begin with it."""
+
+    link_digest: str
+
+
+@dataclass(frozen=True)
+class TakeOver:
+    """The customer chose to continue the account's onboarding in this chat."""
+
+    account_number: str
+
+
+Effect = StartWatching | StopWatching | RecordOAuthState | NotifySupport | SwitchAccount | TakeOver
+
+
+@dataclass
+class Outcome:
+    conversation: Conversation
+    screens: list[Screen] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)

@@ -1,96 +1,245 @@
-"""The conversation's state machine: which user events make sense in which state.
+"""The conversation's state machine: its states, its triggers, which step leads where.
 
 Built once at import with ``model=None``; every event attaches a throw-away model at the
 stored state, fires one trigger and detaches it, so the machine itself holds no per-chat data
 and any worker can serve any chat. Kraken decides the order of steps, so a single
-``step_arrived`` trigger reaches every step state, guarded by the target the engine derived
-from the step it received. User events that need Kraken are internal transitions: they only
-say whether the event is legal here; the engine calls Kraken and then fires ``step_arrived``
-with the result, keeping remote calls out of machine callbacks.
+``STEP_ARRIVED`` trigger reaches every step state, guarded by the target the engine derived
+from the step it received (`state_for`). User events that need Kraken are internal
+transitions: they only say whether the event is legal here; the engine calls Kraken and then
+fires ``STEP_ARRIVED`` with the result, keeping remote calls out of machine callbacks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
-NOT_LINKED = "not_linked"
-CHOOSING_DEVICE_TYPE = "choosing_device_type"
-RESUMING = "resuming"
-CHOOSING = "choosing"
-CHOOSING_INTEGRATION = "choosing_integration"
-ANSWERING_INPUT = "answering_input"
-SIGNING_IN = "signing_in"
-ADDING_VIRTUAL_KEY = "adding_virtual_key"
-CONFIRMING_ACTION = "confirming_action"
-TEST_CHARGE = "test_charge"
-TEST_CHARGE_RUNNING = "test_charge_running"
-TEST_CHARGE_FAILED = "test_charge_failed"
-WAITING = "waiting"
-RETRY_OFFERED = "retry_offered"
-LIVE = "live"
-CANCEL_CONFIRM = "cancel_confirm"
-CANCELLED = "cancelled"
-UNSUPPORTED = "unsupported"
-TERMINAL = "terminal"
-UNKNOWN_STEP = "unknown_step"
-ERROR = "error"
-INELIGIBLE = "ineligible"
+from kraken.models import (
+    AuthFlowStep,
+    DeviceRegistrationStep,
+    RetryStep,
+    SelectDeviceTypeStep,
+    SelectFromListStep,
+    SelectVehicleOrChargePointStep,
+    Step,
+    StepBase,
+    TerminalErrorStep,
+    TeslaModifyScopesStep,
+    TeslaRegistrationFailedStep,
+    TeslaSetupVirtualKeyStep,
+    TestChargeStep,
+    UnsupportedCombinationStep,
+    UserActionRequiredStep,
+    UserInputRequiredStep,
+    WaitForLiveIntegrationStep,
+    WaitForTransitionStep,
+)
+
+
+class State(StrEnum):
+    NOT_LINKED = "not_linked"
+    CHOOSING_DEVICE_TYPE = "choosing_device_type"
+    RESUMING = "resuming"
+    CHOOSING = "choosing"
+    CHOOSING_INTEGRATION = "choosing_integration"
+    ANSWERING_INPUT = "answering_input"
+    SIGNING_IN = "signing_in"
+    ADDING_VIRTUAL_KEY = "adding_virtual_key"
+    CONFIRMING_ACTION = "confirming_action"
+    TEST_CHARGE = "test_charge"
+    TEST_CHARGE_RUNNING = "test_charge_running"
+    TEST_CHARGE_FAILED = "test_charge_failed"
+    WAITING = "waiting"
+    RETRY_OFFERED = "retry_offered"
+    LIVE = "live"
+    CANCEL_CONFIRM = "cancel_confirm"
+    CANCELLED = "cancelled"
+    UNSUPPORTED = "unsupported"
+    TERMINAL = "terminal"
+    UNKNOWN_STEP = "unknown_step"
+    ERROR = "error"
+    INELIGIBLE = "ineligible"
+    SWITCH_CONFIRM = "switch_confirm"
+
+
+class Trigger(StrEnum):
+    """Every event the machine knows. Buttons name theirs in the tap table (`engine.TAPS`)."""
+
+    STEP_ARRIVED = "step_arrived"
+    CHOOSE = "choose"
+    PAGE = "page"
+    FILTER = "filter"
+    BACK = "back"
+    PICK_INTEGRATION = "pick_integration"
+    SUBMIT_INPUT = "submit_input"
+    DONE = "done"
+    START_TEST = "start_test"
+    RETRY = "retry"
+    CHECK_NOW = "check_now"
+    RESTART = "restart"
+    RESUME = "resume"
+    KEEP_GOING = "keep_going"
+    HELP = "help"
+    CANCEL = "cancel"
+    CANCEL_CONFIRMED = "cancel_confirmed"
+    RESUME_OFFERED = "resume_offered"
+    FOUND_INELIGIBLE = "found_ineligible"
+    FAIL = "fail"
+    CHANGE_LANGUAGE = "change_language"
+    OFFER_SWITCH = "offer_switch"
+    SWITCH_DECIDED = "switch_decided"
+    TAKE_OVER = "take_over"
+
+
+class WaitReason(StrEnum):
+    """Why the notifier watches the wizard while a step is current."""
+
+    DEVICE_REGISTRATION = "device_registration"
+    TRANSITION = "transition"
+    LIVE_INTEGRATION = "live_integration"
+    TEST_CHARGE = "test_charge"
+    UNKNOWN_STEP = "unknown_step"
+
 
 # States a Kraken step (or the end of the wizard) can put the conversation in.
 STEP_STATES = (
-    CHOOSING_DEVICE_TYPE,
-    CHOOSING,
-    CHOOSING_INTEGRATION,
-    ANSWERING_INPUT,
-    SIGNING_IN,
-    ADDING_VIRTUAL_KEY,
-    CONFIRMING_ACTION,
-    TEST_CHARGE,
-    TEST_CHARGE_RUNNING,
-    TEST_CHARGE_FAILED,
-    WAITING,
-    RETRY_OFFERED,
-    LIVE,
-    UNSUPPORTED,
-    TERMINAL,
-    UNKNOWN_STEP,
+    State.CHOOSING_DEVICE_TYPE,
+    State.CHOOSING,
+    State.CHOOSING_INTEGRATION,
+    State.ANSWERING_INPUT,
+    State.SIGNING_IN,
+    State.ADDING_VIRTUAL_KEY,
+    State.CONFIRMING_ACTION,
+    State.TEST_CHARGE,
+    State.TEST_CHARGE_RUNNING,
+    State.TEST_CHARGE_FAILED,
+    State.WAITING,
+    State.RETRY_OFFERED,
+    State.LIVE,
+    State.UNSUPPORTED,
+    State.TERMINAL,
+    State.UNKNOWN_STEP,
 )
-STATES = (NOT_LINKED, RESUMING, *STEP_STATES, CANCEL_CONFIRM, CANCELLED, INELIGIBLE, ERROR)
-LISTS = [CHOOSING_DEVICE_TYPE, CHOOSING]
-_IN_WIZARD = [s for s in STEP_STATES if s != LIVE] + [ERROR]
+ALL = tuple(State)
+LISTS = (State.CHOOSING_DEVICE_TYPE, State.CHOOSING)
+FINISHED = (State.LIVE, State.CANCELLED)
+_IN_WIZARD = (*(s for s in STEP_STATES if s is not State.LIVE), State.ERROR)
 
-# (trigger, sources, dest); dest None = internal: legal here, state unchanged.
-USER_TRANSITIONS: tuple[tuple[str, list[str], str | None], ...] = (
-    ("choose", LISTS, None),
-    ("page", LISTS, None),
-    ("filter", LISTS, None),
-    ("back", [*LISTS, CHOOSING_INTEGRATION, UNSUPPORTED, SIGNING_IN, ANSWERING_INPUT], None),
-    ("pick_integration", [CHOOSING_INTEGRATION], None),
-    ("submit_input", [ANSWERING_INPUT, SIGNING_IN], None),
-    ("done", [SIGNING_IN, ADDING_VIRTUAL_KEY, CONFIRMING_ACTION], None),
-    ("start_test", [TEST_CHARGE, TEST_CHARGE_FAILED], None),
-    ("retry", [ERROR, RETRY_OFFERED, TEST_CHARGE_FAILED], None),
-    ("check_now", [WAITING, TEST_CHARGE_RUNNING, UNKNOWN_STEP, TERMINAL, ERROR], None),
-    ("restart", [RESUMING, CANCELLED, LIVE, TERMINAL, UNSUPPORTED, ERROR, INELIGIBLE], None),
-    ("resume", [RESUMING], None),
-    ("keep_going", [CANCEL_CONFIRM], None),
-    ("help", list(STATES), None),
-    ("cancel", [*_IN_WIZARD, RESUMING], CANCEL_CONFIRM),
-    ("cancel_confirmed", [CANCEL_CONFIRM], CANCELLED),
-    ("resume_offered", list(STATES), RESUMING),
-    ("found_ineligible", list(STATES), INELIGIBLE),
-    ("fail", list(STATES), ERROR),
+# The transition table: (trigger, sources, dest); dest None = internal: legal here, state
+# unchanged (the engine then calls Kraken and fires STEP_ARRIVED with what it answered).
+TRANSITIONS: tuple[tuple[Trigger, tuple[State, ...], State | None], ...] = (
+    (Trigger.CHOOSE, LISTS, None),
+    (Trigger.PAGE, LISTS, None),
+    (Trigger.FILTER, LISTS, None),
+    (
+        Trigger.BACK,
+        (
+            *LISTS,
+            State.CHOOSING_INTEGRATION,
+            State.UNSUPPORTED,
+            State.SIGNING_IN,
+            State.ANSWERING_INPUT,
+        ),
+        None,
+    ),
+    (Trigger.PICK_INTEGRATION, (State.CHOOSING_INTEGRATION,), None),
+    (Trigger.SUBMIT_INPUT, (State.ANSWERING_INPUT, State.SIGNING_IN), None),
+    (Trigger.DONE, (State.SIGNING_IN, State.ADDING_VIRTUAL_KEY, State.CONFIRMING_ACTION), None),
+    (Trigger.START_TEST, (State.TEST_CHARGE, State.TEST_CHARGE_FAILED), None),
+    (Trigger.RETRY, (State.ERROR, State.RETRY_OFFERED, State.TEST_CHARGE_FAILED), None),
+    (
+        Trigger.CHECK_NOW,
+        (State.WAITING, State.TEST_CHARGE_RUNNING, State.UNKNOWN_STEP, State.TERMINAL, State.ERROR),
+        None,
+    ),
+    (
+        Trigger.RESTART,
+        (
+            State.RESUMING,
+            State.CANCELLED,
+            State.LIVE,
+            State.TERMINAL,
+            State.UNSUPPORTED,
+            State.ERROR,
+            State.INELIGIBLE,
+        ),
+        None,
+    ),
+    (Trigger.RESUME, (State.RESUMING,), None),
+    (Trigger.KEEP_GOING, (State.CANCEL_CONFIRM,), None),
+    (Trigger.HELP, ALL, None),
+    (Trigger.CHANGE_LANGUAGE, ALL, None),
+    (Trigger.TAKE_OVER, ALL, None),
+    (Trigger.CANCEL, (*_IN_WIZARD, State.RESUMING), State.CANCEL_CONFIRM),
+    (Trigger.CANCEL_CONFIRMED, (State.CANCEL_CONFIRM,), State.CANCELLED),
+    (Trigger.RESUME_OFFERED, ALL, State.RESUMING),
+    (Trigger.FOUND_INELIGIBLE, ALL, State.INELIGIBLE),
+    (Trigger.FAIL, ALL, State.ERROR),
+    (Trigger.OFFER_SWITCH, ALL, State.SWITCH_CONFIRM),
+    (Trigger.SWITCH_DECIDED, (State.SWITCH_CONFIRM,), None),
 )
+
+# Which state each Kraken step leads to; the first matching type wins.
+_BY_TYPE: tuple[tuple[type[StepBase], State], ...] = (
+    (SelectDeviceTypeStep, State.CHOOSING_DEVICE_TYPE),
+    (SelectFromListStep, State.CHOOSING),
+    (SelectVehicleOrChargePointStep, State.CHOOSING_INTEGRATION),
+    (UserInputRequiredStep, State.ANSWERING_INPUT),
+    (AuthFlowStep, State.SIGNING_IN),
+    (TeslaModifyScopesStep, State.SIGNING_IN),
+    (TeslaSetupVirtualKeyStep, State.ADDING_VIRTUAL_KEY),
+    (UserActionRequiredStep, State.CONFIRMING_ACTION),
+    (DeviceRegistrationStep, State.WAITING),
+    (WaitForTransitionStep, State.WAITING),
+    (WaitForLiveIntegrationStep, State.WAITING),
+    (RetryStep, State.RETRY_OFFERED),
+    (UnsupportedCombinationStep, State.UNSUPPORTED),
+    (TerminalErrorStep, State.TERMINAL),
+    (TeslaRegistrationFailedStep, State.TERMINAL),
+)
+
+_WAIT_REASONS: tuple[tuple[type[StepBase], WaitReason], ...] = (
+    (DeviceRegistrationStep, WaitReason.DEVICE_REGISTRATION),
+    (WaitForTransitionStep, WaitReason.TRANSITION),
+    (WaitForLiveIntegrationStep, WaitReason.LIVE_INTEGRATION),
+    (TestChargeStep, WaitReason.TEST_CHARGE),
+)
+
+
+def state_for(step: Step | None) -> State:
+    """The state a step puts the conversation in; no step means the wizard is complete."""
+    if step is None:
+        return State.LIVE
+    if isinstance(step, TestChargeStep):
+        if step.error is not None:
+            return State.TEST_CHARGE_FAILED
+        return State.TEST_CHARGE_RUNNING if step.is_started else State.TEST_CHARGE
+    if isinstance(step, UserInputRequiredStep) and not step.user_inputs:
+        return State.UNKNOWN_STEP  # nothing to ask: only the app can complete it
+    for step_type, state in _BY_TYPE:
+        if isinstance(step, step_type):
+            return state
+    return State.UNKNOWN_STEP
+
+
+def wait_reason(step: Step | None) -> WaitReason | None:
+    """Why the notifier should watch the wizard while this step is current (None: don't)."""
+    state = state_for(step)
+    if state is State.UNKNOWN_STEP:
+        return WaitReason.UNKNOWN_STEP
+    if state not in (State.WAITING, State.TEST_CHARGE_RUNNING):
+        return None
+    return next(reason for step_type, reason in _WAIT_REASONS if isinstance(step, step_type))
 
 
 class InvalidEvent(Exception):
     """The event does not apply in the conversation's current state (e.g. a stale tap)."""
 
 
-def _arrives_at(target: str) -> Any:
+def _arrives_at(target: State) -> Any:
     def condition(event: EventData) -> bool:
         return bool(event.kwargs.get("target") == target)
 
@@ -99,18 +248,23 @@ def _arrives_at(target: str) -> Any:
 
 
 def _build() -> Machine:
+    # Plain strings for the library (it would key Enum states by their *names*); the enums
+    # stay the only way the rest of the code names a state or a trigger.
     machine = Machine(
         model=None,
-        states=list(STATES),
-        initial=NOT_LINKED,
+        states=[state.value for state in State],
+        initial=State.NOT_LINKED.value,
         auto_transitions=False,
         send_event=True,
     )
     for target in STEP_STATES:
-        machine.add_transition("step_arrived", "*", target, conditions=[_arrives_at(target)])
-    for trigger, sources, dest in USER_TRANSITIONS:
-        source_states: list[Any] = list(sources)
-        machine.add_transition(trigger, source_states, dest)
+        machine.add_transition(
+            Trigger.STEP_ARRIVED.value, "*", target.value, conditions=[_arrives_at(target)]
+        )
+    for trigger, sources, dest in TRANSITIONS:
+        machine.add_transition(
+            trigger.value, [s.value for s in sources], dest.value if dest else None
+        )
     return machine
 
 
@@ -119,25 +273,25 @@ MACHINE = _build()
 
 @dataclass
 class _Model:
-    state: str = NOT_LINKED
+    state: State = State.NOT_LINKED
 
 
-def fire(state: str, trigger: str, **kwargs: object) -> str:
+def fire(state: State, trigger: Trigger, **kwargs: object) -> State:
     """Fire ``trigger`` from ``state``; returns the new state or raises `InvalidEvent`."""
     model = _Model()
-    MACHINE.add_model(model, initial=state)
+    MACHINE.add_model(model, initial=state.value)
     try:
-        moved = model.trigger(trigger, **kwargs)  # type: ignore[attr-defined]
+        moved = model.trigger(trigger.value, **kwargs)  # type: ignore[attr-defined]
         if not moved:
             raise InvalidEvent(f"{trigger} did not apply in {state}")
-        return model.state
+        return State(model.state)
     except MachineError as exc:
         raise InvalidEvent(str(exc)) from exc
     finally:
         MACHINE.remove_model(model)
 
 
-def allows(state: str, trigger: str) -> bool:
+def allows(state: State, trigger: Trigger) -> bool:
     """Whether ``trigger`` is legal in ``state`` (without firing it)."""
-    event = MACHINE.events.get(trigger)
-    return event is not None and state in event.transitions
+    event = MACHINE.events.get(trigger.value)
+    return event is not None and state.value in event.transitions

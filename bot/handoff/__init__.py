@@ -8,14 +8,7 @@ from bot.handoff.issuing import (
     issue_link,
 )
 from bot.handoff.links import deep_link, qr_png, token_in
-from bot.handoff.request import (
-    HandoffRequest,
-    Intent,
-    ReAuthenticate,
-    ResumeWizard,
-    normalise_account_number,
-    parse_intent,
-)
+from bot.handoff.request import HandoffRequest, normalise_account_number, parse_intent
 from bot.handoff.service import (
     DEFAULT_HANDOFF_TTL,
     HandoffError,
@@ -40,11 +33,8 @@ __all__ = [
     "HandoffToken",
     "HandoffUnknown",
     "HandoffUsed",
-    "Intent",
     "IssuedLink",
     "KrakenUnavailable",
-    "ReAuthenticate",
-    "ResumeWizard",
     "check_with_kraken",
     "deep_link",
     "issue_link",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import (
@@ -23,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from dialogs.events import Intent, ReAuthenticate, Resume
+
 _ACCOUNT_NUMBER = re.compile(r"A-[0-9A-Z]{1,32}")
 _INTENT_ARG = re.compile(r"[A-Za-z0-9_.:=-]{1,128}")
 
@@ -35,27 +36,13 @@ def normalise_account_number(value: str) -> str:
     return candidate
 
 
-@dataclass(frozen=True)
-class ResumeWizard:
-    """Open the conversation on an onboarding wizard already in progress."""
-
-    wizard_id: str
-
-    def spec(self) -> str:
-        return f"resume:{self.wizard_id}"
-
-
-@dataclass(frozen=True)
-class ReAuthenticate:
-    """Open the conversation on re-authorising a device whose provider access lapsed."""
-
-    device_id: str
-
-    def spec(self) -> str:
-        return f"reauth:{self.device_id}"
-
-
-Intent = ResumeWizard | ReAuthenticate
+def intent_spec(intent: Intent) -> str:
+    """The CLI and storage form of an intent: `resume:<wizardId>` or `reauth:<deviceId>`."""
+    match intent:
+        case Resume(wizard_id=wizard_id):
+            return f"resume:{wizard_id}"
+        case ReAuthenticate(device_id=device_id):
+            return f"reauth:{device_id}"
 
 
 def parse_intent(spec: str) -> Intent:
@@ -64,14 +51,14 @@ def parse_intent(spec: str) -> Intent:
     if not _INTENT_ARG.fullmatch(arg):
         raise ValueError("must be resume:<wizardId> or reauth:<deviceId>")
     if kind == "resume":
-        return ResumeWizard(arg)
+        return Resume(arg)
     if kind == "reauth":
         return ReAuthenticate(arg)
     raise ValueError("must be resume:<wizardId> or reauth:<deviceId>")
 
 
 def _check_intent(spec: str | None) -> str | None:
-    return None if spec is None else parse_intent(spec).spec()
+    return None if spec is None else intent_spec(parse_intent(spec))
 
 
 class HandoffRequest(BaseModel):

@@ -24,9 +24,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.handoff.links import token_in
-from bot.handoff.request import Intent, normalise_account_number, parse_intent
+from bot.handoff.request import intent_spec, normalise_account_number, parse_intent
 from bot.state.bindings import Binding, revoke_chat
 from bot.state.keys import KeySpace
+from dialogs.events import Intent
 
 DEFAULT_HANDOFF_TTL = timedelta(days=7)
 # How long "used"/"expired" is remembered after a link stops working.
@@ -97,7 +98,7 @@ class HandoffGrant:
         return {
             "account": self.account_number,
             "property": self.property_id,
-            "intent": self.intent.spec() if self.intent else None,
+            "intent": intent_spec(self.intent) if self.intent else None,
             "iat": self.issued_at.timestamp(),
         }
 

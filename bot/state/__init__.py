@@ -11,7 +11,6 @@ from bot.state.conversations import (
 from bot.state.inbound import UpdateLedger
 from bot.state.keys import DEFAULT_PREFIX, KeySpace
 from bot.state.lock import ChatLock, LockTimeout
-from bot.state.memory import conversation_bytes
 
 __all__ = [
     "DEFAULT_CONVERSATION_TTL",
@@ -25,5 +24,4 @@ __all__ = [
     "StoredConversation",
     "UnsupportedVersion",
     "UpdateLedger",
-    "conversation_bytes",
 ]

@@ -136,26 +136,7 @@ async def revoke_chat(redis: Redis, keys: KeySpace, chat_id: int) -> Binding | N
     watches, so its next message is answered like a stranger's. Returns the old binding."""
     binding = await ChatBindings(redis, keys).unbind(chat_id)
     await redis.delete(keys.conversation(chat_id))
-    watches = keys.active_polls()
+    watches = keys.active_watches()
     async for member, _step in redis.hscan_iter(watches, match=f"{chat_id}|*"):
         await redis.hdel(watches, member)  # type: ignore[misc]
     return binding
-
-
-class PendingSwitches:
-    """A hand-off link for another account, opened in a bound chat, waiting for "switch?".
-
-    Only the link's hash is kept (like the hand-off store itself), and the link is not used
-    up until the customer says yes: a "no", or no answer, leaves it as it was."""
-
-    def __init__(self, redis: Redis, keys: KeySpace, ttl: timedelta) -> None:
-        self._redis = redis
-        self._keys = keys
-        self._ttl = ttl
-
-    async def offer(self, chat_id: int, link_digest: str) -> None:
-        await self._redis.set(self._keys.pending_switch(chat_id), link_digest, ex=self._ttl)
-
-    async def take(self, chat_id: int) -> str | None:
-        raw = await self._redis.getdel(self._keys.pending_switch(chat_id))
-        return raw.decode() if isinstance(raw, bytes) else raw

@@ -1,12 +1,10 @@
-"""Per-chat conversation documents in Redis, with optimistic concurrency and reverse indexes.
+"""Per-chat conversation documents in Redis, with optimistic concurrency.
 
 The document is opaque JSON produced by the dialogs layer, wrapped in an envelope:
-`{"v": schema, "rev": n, "data": {...}, "updated": unix_ts, "idx": {"account", "wizard"}}`.
-`rev` goes up by one per save and a save names the rev it read, so two workers that both
-loaded rev 4 cannot both write rev 5: the second gets `StaleWrite` and must reload (the chat
-lock makes that rare; the rev check makes it harmless when the lock was lost, e.g. a worker
-paused past the lock's TTL). `idx` remembers which index entries this chat owns, so moving a
-chat to another account or wizard removes the old entries in the same transaction.
+`{"v": schema, "rev": n, "data": {...}, "updated": unix_ts}`. `rev` goes up by one per save
+and a save names the rev it read, so two workers that both loaded rev 4 cannot both write
+rev 5: the second gets `StaleWrite` and must reload (the chat lock makes that rare; the rev
+check makes it harmless when the lock was lost, e.g. a worker paused past the lock's TTL).
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from bot.state.keys import KeySpace
@@ -51,8 +48,6 @@ class StoredConversation:
     rev: int
     data: dict[str, Any]
     updated: float
-    account_number: str | None = None
-    wizard_id: str | None = None
 
 
 class ConversationStore:
@@ -80,29 +75,22 @@ class ConversationStore:
     async def save(
         self,
         chat_id: int,
-        data: Mapping[str, Any] | str,
+        data: Mapping[str, Any],
         expected_rev: int,
         *,
-        account_number: str | None = None,
-        wizard_id: str | None = None,
         ttl: timedelta | None = None,
     ) -> StoredConversation:
         """Write rev `expected_rev + 1`; `expected_rev=0` creates a chat that must not exist yet.
 
-        The conversation key and the index keys get their TTL refreshed, so an active chat
-        never expires and an abandoned one disappears together with its index entries.
-        `ttl` overrides the store's (a stranger's chat is kept only briefly).
-        """
+        The TTL is refreshed on every save, so an active chat never expires; `ttl` overrides
+        the store's (a stranger's chat is kept only briefly)."""
         ttl_ms = int(ttl.total_seconds() * 1000) if ttl is not None else self._ttl_ms
-        payload = json.loads(data) if isinstance(data, str) else dict(data)
         stored = StoredConversation(
             chat_id=chat_id,
             version=self._schema_version,
             rev=expected_rev + 1,
-            data=payload,
+            data=dict(data),
             updated=self._clock(),
-            account_number=account_number,
-            wizard_id=wizard_id,
         )
         key = self._keys.conversation(chat_id)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -112,40 +100,15 @@ class ConversationStore:
                 current_rev = current.rev if current else 0
                 if current_rev != expected_rev:
                     raise StaleWrite(chat_id, expected_rev, current_rev or None)
-                old_wizard_owner = await self._wizard_owner(pipe, current, wizard_id)
                 pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.set(key, self._encode(stored), px=ttl_ms)
-                self._unindex(pipe, current, account_number, old_wizard_owner)
-                self._index(pipe, stored)
                 await pipe.execute()
             except WatchError:
                 raise StaleWrite(chat_id, expected_rev, None) from None
         return stored
 
     async def delete(self, chat_id: int) -> None:
-        key = self._keys.conversation(chat_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    current = self._decode(chat_id, await pipe.get(key))
-                    old_wizard_owner = await self._wizard_owner(pipe, current, None)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.delete(key)
-                    self._unindex(pipe, current, None, old_wizard_owner)
-                    await pipe.execute()
-                    return
-                except WatchError:
-                    continue  # a concurrent save; deleting must still win, so go again
-
-    async def chats_for_account(self, account_number: str) -> set[int]:
-        key = self._keys.account_chats(account_number)
-        members = await self._redis.smembers(key)  # type: ignore[misc]
-        return {int(member) for member in members}
-
-    async def chat_for_wizard(self, wizard_id: str) -> int | None:
-        raw = await self._redis.get(self._keys.wizard_chat(wizard_id))
-        return int(raw) if raw is not None else None
+        await self._redis.delete(self._keys.conversation(chat_id))
 
     async def busy(self, chat_id: int) -> bool:
         """Whether a turn for the chat is running right now (somewhere)."""
@@ -160,47 +123,12 @@ class ConversationStore:
         """The cross-process lock around load -> handle -> save for one chat."""
         return ChatLock(self._redis, self._keys, chat_id, ttl=ttl, timeout=timeout)
 
-    async def _wizard_owner(
-        self, pipe: Pipeline, current: StoredConversation | None, new_wizard: str | None
-    ) -> int | None:
-        """Who owns the wizard index entry this chat is about to give up (watched, so a
-        concurrent takeover by another chat aborts the transaction instead of being undone)."""
-        if current is None or current.wizard_id is None or current.wizard_id == new_wizard:
-            return None
-        wizard_key = self._keys.wizard_chat(current.wizard_id)
-        await pipe.watch(wizard_key)
-        raw = await pipe.get(wizard_key)
-        return int(raw) if raw is not None else None
-
-    def _unindex(
-        self,
-        pipe: Pipeline,
-        current: StoredConversation | None,
-        new_account: str | None,
-        old_wizard_owner: int | None,
-    ) -> None:
-        if current is None:
-            return
-        if current.account_number is not None and current.account_number != new_account:
-            pipe.srem(self._keys.account_chats(current.account_number), current.chat_id)
-        if current.wizard_id is not None and old_wizard_owner == current.chat_id:
-            pipe.delete(self._keys.wizard_chat(current.wizard_id))
-
-    def _index(self, pipe: Pipeline, stored: StoredConversation) -> None:
-        if stored.account_number is not None:
-            account_key = self._keys.account_chats(stored.account_number)
-            pipe.sadd(account_key, stored.chat_id)
-            pipe.pexpire(account_key, self._ttl_ms)
-        if stored.wizard_id is not None:
-            pipe.set(self._keys.wizard_chat(stored.wizard_id), stored.chat_id, px=self._ttl_ms)
-
     def _encode(self, stored: StoredConversation) -> str:
         envelope = {
             "v": stored.version,
             "rev": stored.rev,
             "data": stored.data,
             "updated": stored.updated,
-            "idx": {"account": stored.account_number, "wizard": stored.wizard_id},
         }
         return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
 
@@ -214,13 +142,10 @@ class ConversationStore:
                 f"chat {chat_id}: stored schema v{version}, this release reads up to "
                 f"v{self._schema_version}"
             )
-        index = envelope.get("idx") or {}
         return StoredConversation(
             chat_id=chat_id,
             version=version,
             rev=int(envelope["rev"]),
             data=envelope["data"],
             updated=float(envelope["updated"]),
-            account_number=index.get("account"),
-            wizard_id=index.get("wizard"),
         )

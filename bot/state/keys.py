@@ -18,12 +18,6 @@ class KeySpace:
     def conversation(self, chat_id: int) -> str:
         return f"{self.prefix}conv:{chat_id}"
 
-    def account_chats(self, account_number: str) -> str:
-        return f"{self.prefix}account:{account_number}:chats"
-
-    def wizard_chat(self, wizard_id: str) -> str:
-        return f"{self.prefix}wizard:{wizard_id}:chat"
-
     def chat_lock(self, chat_id: int) -> str:
         return f"{self.prefix}lock:chat:{chat_id}"
 
@@ -63,15 +57,12 @@ class KeySpace:
     def oauth_state(self, state_hash: str) -> str:
         return f"{self.prefix}oauth:{state_hash}"
 
-    def pending_switch(self, chat_id: int) -> str:
-        """A redeemed hand-off for another account, waiting for the user to confirm."""
-        return f"{self.prefix}switch:{chat_id}"
-
-    def active_polls(self) -> str:
+    def active_watches(self) -> str:
         """Hash of waiting wizards (`chat|wizard` -> step id), read to re-arm jobs at start-up."""
         return f"{self.prefix}polls"
 
-    def poll_job(self, wizard_id: str, step_id: str | None) -> str:
+    def watch_job(self, wizard_id: str, step_id: str | None) -> str:
+        # Key strings predate the "watch" naming; kept so running deployments keep their jobs.
         return f"{self.prefix}poll:{wizard_id}:{step_id or '-'}"
 
     def job_queue(self) -> str:

@@ -5,15 +5,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dialogs.conversation import Conversation
-from dialogs.render.choices import render_integration
 from dialogs.render.common import paragraphs
-from dialogs.render.confirmations import render_retry_step, render_user_action, render_virtual_key
-from dialogs.render.endings import render_live, render_terminal, render_unknown, render_unsupported
-from dialogs.render.inputs import render_input
 from dialogs.render.lists import render_list
-from dialogs.render.signin import render_sign_in
-from dialogs.render.test_charge import render_test_charge
-from dialogs.render.waiting import render_waiting
+from dialogs.render.steps import (
+    render_input,
+    render_integration,
+    render_live,
+    render_retry_step,
+    render_sign_in,
+    render_terminal,
+    render_test_charge,
+    render_unknown,
+    render_unsupported,
+    render_user_action,
+    render_virtual_key,
+    render_waiting,
+)
 from dialogs.screen import Screen
 from kraken.models import (
     AuthFlowStep,

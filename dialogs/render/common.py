@@ -49,6 +49,9 @@ def paragraphs(parts: Iterable[str | None]) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
-def support_reference(conv: Conversation, code: str | None = None) -> str:
-    """What support needs to find the case: the error code (if any) and the wizard id."""
-    return "/".join(part for part in (code, conv.wizard_id or conv.account_number) if part)
+def support_reference(conv: Conversation | None, code: str | None = None) -> str:
+    """The one reference a customer quotes to support, everywhere: ``SF-`` and the wizard
+    id (else the account), then the error code when there is one."""
+    case = (conv.wizard_id or conv.account_number) if conv is not None else None
+    reference = f"SF-{case or 'none'}"
+    return f"{reference}/{code}" if code else reference

@@ -32,6 +32,21 @@ def render_cancelled(conv: Conversation) -> Screen:
     return Screen(text=t(conv.locale, "step.cancel.done"), keyboard=keyboard)
 
 
+def render_switch_confirm(conv: Conversation) -> Screen:
+    """A link for another account was opened here: switch, or keep the current one?"""
+    text = t(
+        conv.locale,
+        "bot.switch.confirm",
+        current=conv.account_number or "—",
+        new=conv.switch_account or "—",
+    )
+    keyboard = [
+        [button(conv, "bot.btn.switch_yes", Action.SWITCH_YES)],
+        [button(conv, "bot.btn.switch_no", Action.SWITCH_NO)],
+    ]
+    return Screen(text=text, keyboard=keyboard)
+
+
 def render_not_linked(conv: Conversation) -> Screen:
     return Screen(text=t(conv.locale, "step.not_linked.body"))
 

@@ -22,7 +22,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert (settings.port, settings.default_locale) == (8080, "en")
     assert settings.handoff_ttl == timedelta(days=7)
     assert settings.binding_ttl == timedelta(days=90)
-    assert settings.poll_give_up_after == timedelta(hours=1)
+    assert settings.watch_give_up_after == timedelta(hours=1)
     assert settings.data_dir == Path("var")
     assert settings.redis_url is None
 
@@ -54,7 +54,7 @@ def test_negative_ttl_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert caught.value.setting == "HANDOFF_TTL"
 
 
-@pytest.mark.parametrize("name", ["HANDOFF_TTL", "POLL_GIVE_UP_AFTER", "BINDING_TTL"])
+@pytest.mark.parametrize("name", ["HANDOFF_TTL", "WATCH_GIVE_UP_AFTER", "BINDING_TTL"])
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -81,8 +81,8 @@ def test_durations_read_plain_seconds_and_iso_8601(
         ("HANDOFF_TTL", "P31D", "must be more than 0 and at most 30 days"),
         ("HANDOFF_TTL", "2592001", "must be more than 0 and at most 30 days"),
         ("HANDOFF_TTL", "9" * 40, "must be more than 0 and at most 30 days"),
-        ("POLL_GIVE_UP_AFTER", "PT0S", "must be more than 0 and at most 30 days"),
-        ("POLL_GIVE_UP_AFTER", "P90D", "must be more than 0 and at most 30 days"),
+        ("WATCH_GIVE_UP_AFTER", "PT0S", "must be more than 0 and at most 30 days"),
+        ("WATCH_GIVE_UP_AFTER", "P90D", "must be more than 0 and at most 30 days"),
         ("BINDING_TTL", "P401D", "must be more than 0 and at most 400 days"),
         ("BINDING_TTL", "-P1D", "must be more than 0 and at most 400 days"),
         ("BINDING_TTL", "ninety days", "not a duration (seconds or ISO 8601, e.g. P7D)"),
@@ -124,3 +124,13 @@ def test_webhook_secret_keeps_telegrams_character_rule(monkeypatch: pytest.Monke
 def test_asking_for_an_unknown_setting_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="KRAKEN_URL"):
         load_settings({"KRAKEN_URL"})
+
+
+def test_the_notifier_pacing_is_still_read_under_its_old_poll_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POLL_FIRST_DELAY", "0.5")
+    monkeypatch.setenv("POLL_GIVE_UP_AFTER", "600")
+    settings = load_settings()
+    assert settings.watch_first_delay == 0.5
+    assert settings.watch_give_up_after == timedelta(minutes=10)

@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 
+from bench.memory import conversation_bytes
 from bot.state import (
     ConversationStore,
     KeySpace,
     StaleWrite,
     UnsupportedVersion,
-    conversation_bytes,
 )
 from tests.bot.conftest import FakeClock
 
@@ -34,13 +34,7 @@ async def test_round_trip_keeps_data_and_writes_the_envelope(
     assert loaded is not None
     assert (loaded.rev, loaded.version, loaded.data) == (1, 1, DATA)
     raw = json.loads(await redis_client.get("sfa:conv:4242"))
-    assert raw == {"v": 1, "rev": 1, "data": DATA, "updated": clock.now, "idx": raw["idx"]}
-
-
-async def test_accepts_json_text_from_the_dialogs_layer(store: ConversationStore) -> None:
-    await store.save(CHAT, json.dumps(DATA), expected_rev=0)
-    loaded = await store.load(CHAT)
-    assert loaded is not None and loaded.data == DATA
+    assert raw == {"v": 1, "rev": 1, "data": DATA, "updated": clock.now}
 
 
 async def test_ttl_is_set_and_refreshed_on_save(
@@ -73,31 +67,17 @@ async def test_creating_an_existing_conversation_is_a_stale_write(store: Convers
         await store.save(CHAT, DATA, expected_rev=0)
 
 
-async def test_indexes_follow_the_chat_and_vanish_on_delete(store: ConversationStore) -> None:
-    await store.save(CHAT, DATA, 0, account_number="A-ONE", wizard_id="W1")
-    await store.save(99, DATA, 0, account_number="A-ONE")
-    assert await store.chats_for_account("A-ONE") == {CHAT, 99}
-    assert await store.chat_for_wizard("W1") == CHAT
-
-    await store.save(CHAT, DATA, 1, account_number="A-TWO", wizard_id="W2")
-    assert await store.chats_for_account("A-ONE") == {99}
-    assert await store.chats_for_account("A-TWO") == {CHAT}
-    assert await store.chat_for_wizard("W1") is None
-    assert await store.chat_for_wizard("W2") == CHAT
-
+async def test_delete_removes_the_conversation(store: ConversationStore) -> None:
+    await store.save(CHAT, DATA, 0)
     await store.delete(CHAT)
     assert await store.load(CHAT) is None
-    assert await store.chats_for_account("A-TWO") == set()
-    assert await store.chat_for_wizard("W2") is None
 
 
-async def test_leaving_a_wizard_another_chat_took_over_keeps_its_entry(
-    store: ConversationStore,
+async def test_a_short_ttl_for_strangers_overrides_the_store_s(
+    store: ConversationStore, redis_client: aioredis.Redis
 ) -> None:
-    await store.save(1, DATA, 0, wizard_id="W1")
-    await store.save(2, DATA, 0, wizard_id="W1")
-    await store.save(1, DATA, 1, wizard_id="W9")
-    assert await store.chat_for_wizard("W1") == 2
+    await store.save(CHAT, DATA, 0, ttl=timedelta(hours=1))
+    assert 0 < await redis_client.pttl("sfa:conv:4242") <= 3_600_000
 
 
 async def test_document_from_a_newer_release_is_not_read(redis_client: aioredis.Redis) -> None:
@@ -118,6 +98,6 @@ async def test_memory_usage_is_reported_per_conversation(
 
 async def test_prefix_is_configurable(redis_client: aioredis.Redis) -> None:
     store = ConversationStore(redis_client, keys=KeySpace("other:"), ttl=timedelta(hours=1))
-    await store.save(CHAT, DATA, 0, account_number="A-ONE")
+    await store.save(CHAT, DATA, 0)
     keys = sorted(k.decode() for k in await redis_client.keys("*"))
-    assert keys == ["other:account:A-ONE:chats", "other:conv:4242"]
+    assert keys == ["other:conv:4242"]

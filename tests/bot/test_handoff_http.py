@@ -10,10 +10,11 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from bot.handoff import HandoffService, HandoffUsed, ResumeWizard
+from bot.handoff import HandoffService, HandoffUsed
 from bot.handoff.http import support_routes
 from bot.state import KeySpace
 from bot.state.bindings import Binding, ChatBindings
+from dialogs.events import Resume
 from tests.bot.handoff_kraken import SandboxKraken, sandbox_kraken
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -86,7 +87,7 @@ async def test_json_answer_carries_a_working_link_and_a_qr_code(
     assert base64.b64decode(body["qrPng"]).startswith(PNG_MAGIC)
     grant = await service.redeem(body["link"].rpartition("=")[2])
     assert (grant.account_number, grant.property_id) == ("A-SANDBOX1", 1)
-    assert grant.intent == ResumeWizard("W-1")
+    assert grant.intent == Resume("W-1")
 
 
 async def test_png_format_returns_the_qr_image(http: httpx.AsyncClient) -> None:

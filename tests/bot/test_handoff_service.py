@@ -14,13 +14,12 @@ from bot.handoff import (
     HandoffService,
     HandoffUnknown,
     HandoffUsed,
-    ReAuthenticate,
-    ResumeWizard,
     deep_link,
 )
 from bot.handoff.service import new_token, token_hash
 from bot.state import KeySpace
 from bot.state.bindings import Binding, ChatBindings
+from dialogs.events import ReAuthenticate, Resume
 from tests.bot.conftest import FakeClock
 
 
@@ -32,7 +31,7 @@ def service(redis_client: aioredis.Redis, clock: FakeClock) -> HandoffService:
 async def test_issued_token_redeems_once_into_the_account(
     service: HandoffService, clock: FakeClock
 ) -> None:
-    issued = await service.issue("A-SANDBOX1", 1, ResumeWizard("W-42"))
+    issued = await service.issue("A-SANDBOX1", 1, Resume("W-42"))
     assert len(issued.token) == 32
     assert issued.expires_at == datetime.fromtimestamp(clock.now, UTC) + timedelta(days=7)
     assert deep_link("SmartFlexBot", issued.token) == (
@@ -42,7 +41,7 @@ async def test_issued_token_redeems_once_into_the_account(
     assert (grant.account_number, grant.property_id, grant.intent) == (
         "A-SANDBOX1",
         1,
-        ResumeWizard("W-42"),
+        Resume("W-42"),
     )
     with pytest.raises(HandoffUsed):
         await service.redeem(issued.token)
@@ -141,13 +140,13 @@ async def test_account_number_is_validated(service: HandoffService) -> None:
 async def test_inspect_shows_the_grant_and_leaves_the_link_usable(
     service: HandoffService,
 ) -> None:
-    issued = await service.issue("A-SANDBOX1", 2, ResumeWizard("W-9"))
+    issued = await service.issue("A-SANDBOX1", 2, Resume("W-9"))
     for _ in range(2):
         seen = await service.inspect(issued.token)
         assert (seen.account_number, seen.property_id, seen.intent) == (
             "A-SANDBOX1",
             2,
-            ResumeWizard("W-9"),
+            Resume("W-9"),
         )
     assert await service.redeem(issued.token) == seen
     with pytest.raises(HandoffUsed):

@@ -13,7 +13,7 @@ from bot.state import ChatLock, ConversationStore, KeySpace, UpdateLedger
 async def test_every_key_is_under_the_prefix_and_expires(redis_client: aioredis.Redis) -> None:
     keys = KeySpace("tenant7:")
     store = ConversationStore(redis_client, keys=keys)
-    await store.save(1, {"state": "x"}, 0, account_number="A-ONE", wizard_id="W1")
+    await store.save(1, {"state": "x"}, 0)
     async with ChatLock(redis_client, keys, 1, ttl=timedelta(minutes=1)):
         ledger = UpdateLedger(redis_client, bot_id=5, keys=keys)
         await ledger.finish(await ledger.claim(10, '{"update_id": 10}'))

@@ -72,7 +72,7 @@ class Jobs:
 
 
 class Rearms:
-    """Stands in for `PollScheduler.rearm`."""
+    """Stands in for `Watches.rearm`."""
 
     def __init__(self) -> None:
         self.calls = 0

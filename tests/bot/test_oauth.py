@@ -1,7 +1,7 @@
 from redis.asyncio import Redis
 
-from bot.oauth import OAuthStates, OAuthTarget
 from bot.state.keys import KeySpace
+from bot.state.oauth import OAuthStates, OAuthTarget
 
 
 async def test_a_recorded_state_leads_to_its_chat_exactly_once(redis_client: Redis) -> None:

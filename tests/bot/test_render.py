@@ -1,6 +1,6 @@
 from telegram import InlineKeyboardButton
 
-from bot.chat.render import render
+from bot.delivery import render
 from dialogs.screen import CallbackButton, Screen, UrlButton
 
 

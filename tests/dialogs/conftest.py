@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dialogs.testing import DialogTester
+from harness.conversation import DialogTester
 from kraken.client import KrakenClient
 from kraken.credentials import ApiKeyCredentials
 from sandbox.kraken import SandboxClock, SandboxConfig, create_app

@@ -2,12 +2,19 @@
 
 import pytest
 
-from dialogs import machine as m
 from dialogs.callback_data import Action, encode, option_hash
-from dialogs.events import AuthCallback, ReAuthenticate, Resume
-from dialogs.outcome import NotifySupport, PollReason, RecordOAuthState, StartPolling, StopPolling
-from dialogs.snapshots import WizardSnapshots
-from dialogs.testing import DialogTester
+from dialogs.events import (
+    AuthCallback,
+    NotifySupport,
+    ReAuthenticate,
+    RecordOAuthState,
+    Resume,
+    StartWatching,
+    StopWatching,
+)
+from dialogs.machine import State, WaitReason
+from dialogs.wizard import WizardSnapshots
+from harness.conversation import DialogTester
 from kraken.errors import KrakenError, KrakenTransportError, ValidationError
 from kraken.models import Wizard
 
@@ -60,15 +67,15 @@ class TestBegin:
         fake = FakeKraken(wizard(MAKES))
         tester = await started(fake)
         assert fake.called("start_onboarding") == [("A-1", 1)]
-        assert tester.state == m.CHOOSING and "Which make" in tester.last_screen.text
+        assert tester.state == State.CHOOSING and "Which make" in tester.last_screen.text
 
     async def test_offers_to_resume_an_open_wizard(self) -> None:
         open_wizard = wizard(WAIT, wizard_id="w9", display_name="Tesla Model 3")
         fake = FakeKraken(open_wizard, resumable=[open_wizard])
         tester = await started(fake)
-        assert tester.state == m.RESUMING and "Tesla Model 3" in tester.last_screen.text
+        assert tester.state == State.RESUMING and "Tesla Model 3" in tester.last_screen.text
         await tester.tap("Pick up where I left off")
-        assert tester.state == m.WAITING and fake.called("start_onboarding") == []
+        assert tester.state == State.WAITING and fake.called("start_onboarding") == []
 
     async def test_start_over_cancels_the_old_wizard(self) -> None:
         old = wizard(WAIT, wizard_id="old")
@@ -76,19 +83,19 @@ class TestBegin:
         tester = await started(fake)
         await tester.tap("Start over")
         assert fake.called("cancel") == [("old",)]
-        assert tester.conversation.wizard_id == "new" and tester.state == m.CHOOSING
+        assert tester.conversation.wizard_id == "new" and tester.state == State.CHOOSING
 
     async def test_property_without_eligible_devices_is_told_so(self) -> None:
         fake = FakeKraken(wizard(MAKES), eligible=[])
         tester = await started(fake)
-        assert tester.state == m.INELIGIBLE and "Nothing to connect" in tester.last_screen.text
+        assert tester.state == State.INELIGIBLE and "Nothing to connect" in tester.last_screen.text
         assert fake.called("start_onboarding") == []
 
     async def test_resume_intent_opens_that_wizard(self) -> None:
         fake = FakeKraken(wizard(AUTH, wizard_id="w7"))
         tester = DialogTester(fake)
         await tester.begin("A-1", 1, Resume("w7"))
-        assert fake.called("wizard") == [("A-1", "w7")] and tester.state == m.SIGNING_IN
+        assert fake.called("wizard") == [("A-1", "w7")] and tester.state == State.SIGNING_IN
 
     async def test_reauthentication_intent_starts_a_reauth_wizard(self) -> None:
         fake = FakeKraken(wizard(AUTH))
@@ -104,7 +111,7 @@ class TestLists:
         tester = await started(fake)
         await tester.tap("Volkswagen")
         assert fake.called("select_from_list") == [("makes", "vw")]
-        assert tester.state == m.CHOOSING and "Which model" in tester.last_screen.text
+        assert tester.state == State.CHOOSING and "Which model" in tester.last_screen.text
 
     async def test_unsupported_option_is_selected_with_a_warning(self) -> None:
         fake = FakeKraken(wizard(MAKES), after=[wizard(MAKES), wizard(VARIANTS, MAKES)])
@@ -195,7 +202,7 @@ class TestActsOnlyOnTheStepSeen:
         tester.snapshots = WizardSnapshots()
         screen = await tester.tap("Volkswagen")
         assert fake.called("select_from_list") == [("makes", "tesla")]
-        assert screen.text.startswith("That menu has moved on") and tester.state == m.SIGNING_IN
+        assert screen.text.startswith("That menu has moved on") and tester.state == State.SIGNING_IN
 
     async def test_typing_a_filter_on_a_list_that_moved_on_shows_the_fresh_step(self) -> None:
         _, tester = await self.moved_on(TYPES, wizard(HEAT_PUMP_MAKES, TYPES))
@@ -231,7 +238,7 @@ class TestActsOnlyOnTheStepSeen:
     async def test_i_have_signed_in_on_a_sign_in_that_moved_on_is_stale(self) -> None:
         _, tester = await self.moved_on(AUTH, wizard(WAIT, AUTH))
         screen = await tester.tap("I've signed in")
-        assert screen.text.startswith("That menu has moved on") and tester.state == m.WAITING
+        assert screen.text.startswith("That menu has moved on") and tester.state == State.WAITING
         assert not tester.conversation.awaiting_url
 
     async def test_back_on_a_step_that_moved_on_is_stale(self) -> None:
@@ -240,7 +247,7 @@ class TestActsOnlyOnTheStepSeen:
         await tester.tap("Tesla")
         fake.current = wizard(AUTH, VARIANTS, MAKES)
         screen = await tester.tap("Back")
-        assert screen.text.startswith("That menu has moved on") and tester.state == m.SIGNING_IN
+        assert screen.text.startswith("That menu has moved on") and tester.state == State.SIGNING_IN
         assert tester.conversation.revisit_step_id is None
 
     async def test_a_still_current_step_is_acted_on_after_a_fresh_read(self) -> None:
@@ -298,7 +305,7 @@ class TestInputs:
         await tester.type("AB1234")
         await tester.tap("Skip")
         assert fake.called("complete_user_input") == [("inputs", {"serial": "AB1234"})]
-        assert tester.state == m.WAITING
+        assert tester.state == State.WAITING
 
     async def test_server_validation_error_is_shown_and_asked_again(self) -> None:
         rejected = KrakenError(
@@ -311,7 +318,7 @@ class TestInputs:
         await tester.type("AB1234")
         screen = await tester.type("fine")
         assert "Unknown serial." in screen.text and "Question 1 of 2" in screen.text
-        assert tester.state == m.ANSWERING_INPUT
+        assert tester.state == State.ANSWERING_INPUT
 
 
 class TestSignIn:
@@ -326,7 +333,7 @@ class TestSignIn:
         assert fake.called("complete_auth_flow") == [
             ("auth", "https://bot.example/cb?code=c1&state=st-1")
         ]
-        assert StartPolling("w1", PollReason.TRANSITION) in tester.last_effects
+        assert StartWatching("w1", WaitReason.TRANSITION) in tester.last_effects
 
     async def test_access_denied_is_explained(self) -> None:
         fake = FakeKraken(wizard(AUTH))
@@ -338,13 +345,13 @@ class TestSignIn:
         fake = FakeKraken(wizard(AUTH), after=[wizard(WAIT, AUTH)])
         tester = await started(fake)
         await tester.auth_callback("https://bot.example/cb?code=c&state=st-1")
-        assert tester.state == m.WAITING
+        assert tester.state == State.WAITING
 
     async def test_oauth_callback_for_this_wizard_completes_the_step(self) -> None:
         fake = FakeKraken(wizard(AUTH), after=[wizard(AUTH), wizard(WAIT, AUTH)])
         tester = await started(fake)
         await tester.send(AuthCallback("https://bot.example/cb?code=c&state=st-1", "w1"))
-        assert fake.called("complete_auth_flow") and tester.state == m.WAITING
+        assert fake.called("complete_auth_flow") and tester.state == State.WAITING
 
     async def test_oauth_callback_for_another_wizard_changes_nothing(self) -> None:
         fake = FakeKraken(wizard(AUTH))
@@ -359,7 +366,7 @@ class TestSignIn:
         fake = FakeKraken(wizard(WAIT))
         tester = await started(fake)
         await tester.auth_callback("https://bot.example/cb?code=c&state=st-1")
-        assert fake.called("complete_auth_flow") == [] and tester.state == m.WAITING
+        assert fake.called("complete_auth_flow") == [] and tester.state == State.WAITING
 
 
 class TestWaiting:
@@ -372,8 +379,8 @@ class TestWaiting:
         fake = FakeKraken(wizard(WAIT))
         tester = await started(fake)
         outcome = await tester.wizard_changed(wizard(None, WAIT, display_name="Zappi"))
-        assert tester.state == m.LIVE and "Zappi is connected" in outcome.screens[0].text
-        assert StopPolling("w1") in outcome.effects
+        assert tester.state == State.LIVE and "Zappi is connected" in outcome.screens[0].text
+        assert StopWatching("w1") in outcome.effects
 
     async def test_notifier_without_news_stays_silent(self) -> None:
         tester = await started(FakeKraken(wizard(WAIT)))
@@ -382,8 +389,8 @@ class TestWaiting:
 
     async def test_unknown_step_keeps_polling(self) -> None:
         tester = await started(FakeKraken(wizard(step("BrandNewStep", "n"))))
-        assert tester.state == m.UNKNOWN_STEP
-        assert StartPolling("w1", PollReason.UNKNOWN_STEP) in tester.last_effects
+        assert tester.state == State.UNKNOWN_STEP
+        assert StartWatching("w1", WaitReason.UNKNOWN_STEP) in tester.last_effects
         assert "finish it in the app" in tester.last_screen.text
 
 
@@ -394,14 +401,14 @@ class TestCancel:
         screen = await tester.tap("Cancel")
         assert "stays registered" in screen.text and fake.called("cancel") == []
         await tester.tap("Yes, stop")
-        assert fake.called("cancel") == [("w1",)] and tester.state == m.CANCELLED
-        assert StopPolling("w1") in tester.last_effects
+        assert fake.called("cancel") == [("w1",)] and tester.state == State.CANCELLED
+        assert StopWatching("w1") in tester.last_effects
 
     async def test_keep_going_returns_to_the_step(self) -> None:
         tester = await started(FakeKraken(wizard(WAIT)))
         await tester.cancel()
         await tester.tap("No, keep going")
-        assert tester.state == m.WAITING
+        assert tester.state == State.WAITING
 
 
 class TestErrors:
@@ -411,7 +418,7 @@ class TestErrors:
             (KrakenTransportError("down"), "couldn't reach the energy system", False),
             (KrakenError("busy", code="KT-CT-4376"), "try again in a minute", False),
             (KrakenError("expired", code="KT-CT-1124"), "reconnecting", False),
-            (KrakenError("bad", code="KT-CT-4371"), "quote reference <code>KT-CT-4371/w1", True),
+            (KrakenError("bad", code="KT-CT-4371"), "quote reference <code>SF-w1/KT-CT-4371", True),
         ],
     )
     async def test_each_category_becomes_a_screen(
@@ -420,11 +427,11 @@ class TestErrors:
         fake = FakeKraken(wizard(MAKES), errors={"select_from_list": error})
         tester = await started(fake)
         screen = await tester.tap("Tesla")
-        assert phrase in screen.text and tester.state == m.ERROR
+        assert phrase in screen.text and tester.state == State.ERROR
         assert any(isinstance(e, NotifySupport) for e in tester.last_effects) == support
         assert_fits_telegram(screen)
         await tester.tap("Try again")
-        assert tester.state == m.CHOOSING
+        assert tester.state == State.CHOOSING
 
     async def test_step_moved_on_refreshes_and_shows_the_current_step(self) -> None:
         moved = KrakenError("Invalid onboarding step ID.", code="KT-CT-4377")
@@ -451,7 +458,8 @@ class TestHelpAndLanguage:
         assert "How this works" in (await tester.help()).text
         await tester.tap("Continue")
         assert (
-            tester.state == m.WAITING and "Waiting for the manufacturer" in tester.last_screen.text
+            tester.state == State.WAITING
+            and "Waiting for the manufacturer" in tester.last_screen.text
         )
 
     async def test_language_switch_re_renders_in_the_new_language(self) -> None:

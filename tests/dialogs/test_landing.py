@@ -1,6 +1,6 @@
 import pytest
 
-from dialogs.landing import LandingKind, classify_landing, oauth_state
+from dialogs.wizard import LandingKind, classify_landing, oauth_state
 
 
 @pytest.mark.parametrize(

@@ -2,33 +2,34 @@ import pytest
 
 from dialogs import machine as m
 from dialogs.diagram import OUTPUT, render
+from dialogs.machine import State, Trigger
 
 
-@pytest.mark.parametrize("source", m.STATES)
+@pytest.mark.parametrize("source", tuple(State))
 @pytest.mark.parametrize("target", m.STEP_STATES)
-def test_any_step_can_arrive_from_any_state(source: str, target: str) -> None:
-    assert m.fire(source, "step_arrived", target=target) == target
+def test_any_step_can_arrive_from_any_state(source: State, target: State) -> None:
+    assert m.fire(source, Trigger.STEP_ARRIVED, target=target) == target
 
 
 def test_step_arrived_without_a_known_target_is_invalid() -> None:
     with pytest.raises(m.InvalidEvent):
-        m.fire(m.CHOOSING, "step_arrived", target="nowhere")
+        m.fire(State.CHOOSING, Trigger.STEP_ARRIVED, target="nowhere")
 
 
 @pytest.mark.parametrize(
     ("state", "trigger", "expected"),
     [
-        (m.CHOOSING, "choose", m.CHOOSING),
-        (m.CHOOSING, "page", m.CHOOSING),
-        (m.WAITING, "check_now", m.WAITING),
-        (m.SIGNING_IN, "submit_input", m.SIGNING_IN),
-        (m.WAITING, "cancel", m.CANCEL_CONFIRM),
-        (m.CANCEL_CONFIRM, "cancel_confirmed", m.CANCELLED),
-        (m.LIVE, "fail", m.ERROR),
-        (m.CANCELLED, "restart", m.CANCELLED),
+        (State.CHOOSING, Trigger.CHOOSE, State.CHOOSING),
+        (State.CHOOSING, Trigger.PAGE, State.CHOOSING),
+        (State.WAITING, Trigger.CHECK_NOW, State.WAITING),
+        (State.SIGNING_IN, Trigger.SUBMIT_INPUT, State.SIGNING_IN),
+        (State.WAITING, Trigger.CANCEL, State.CANCEL_CONFIRM),
+        (State.CANCEL_CONFIRM, Trigger.CANCEL_CONFIRMED, State.CANCELLED),
+        (State.LIVE, Trigger.FAIL, State.ERROR),
+        (State.CANCELLED, Trigger.RESTART, State.CANCELLED),
     ],
 )
-def test_user_events(state: str, trigger: str, expected: str) -> None:
+def test_user_events(state: State, trigger: Trigger, expected: State) -> None:
     assert m.fire(state, trigger) == expected
     assert m.allows(state, trigger)
 
@@ -36,21 +37,21 @@ def test_user_events(state: str, trigger: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("state", "trigger"),
     [
-        (m.WAITING, "choose"),
-        (m.LIVE, "cancel"),
-        (m.CANCELLED, "cancel_confirmed"),
-        (m.CHOOSING, "check_now"),
-        (m.LIVE, "submit_input"),
+        (State.WAITING, Trigger.CHOOSE),
+        (State.LIVE, Trigger.CANCEL),
+        (State.CANCELLED, Trigger.CANCEL_CONFIRMED),
+        (State.CHOOSING, Trigger.CHECK_NOW),
+        (State.LIVE, Trigger.SUBMIT_INPUT),
     ],
 )
-def test_events_that_do_not_apply_are_refused(state: str, trigger: str) -> None:
+def test_events_that_do_not_apply_are_refused(state: State, trigger: Trigger) -> None:
     assert not m.allows(state, trigger)
     with pytest.raises(m.InvalidEvent):
         m.fire(state, trigger)
 
 
 def test_machine_holds_no_models_between_events() -> None:
-    m.fire(m.CHOOSING, "choose")
+    m.fire(State.CHOOSING, Trigger.CHOOSE)
     assert m.MACHINE.models == []
 
 

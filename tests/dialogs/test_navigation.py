@@ -1,7 +1,5 @@
-from dialogs import machine as m
-from dialogs.families import poll_reason, state_for
-from dialogs.navigation import back_target, find_step, previous_list_step
-from dialogs.outcome import PollReason
+from dialogs.machine import State, WaitReason, state_for, wait_reason
+from dialogs.wizard import back_target, find_step, previous_list_step
 from kraken.models import Wizard
 
 from .fakes import step, wizard
@@ -36,14 +34,14 @@ def test_find_step_looks_at_current_and_completed_steps() -> None:
 
 
 def test_test_charge_states_follow_its_fields() -> None:
-    assert state_for(step("TestCharge", isStarted=False)) == m.TEST_CHARGE
-    assert state_for(step("TestCharge", isStarted=True)) == m.TEST_CHARGE_RUNNING
-    assert state_for(step("TestCharge", error={"reasons": ["ERROR"]})) == m.TEST_CHARGE_FAILED
+    assert state_for(step("TestCharge", isStarted=False)) == State.TEST_CHARGE
+    assert state_for(step("TestCharge", isStarted=True)) == State.TEST_CHARGE_RUNNING
+    assert state_for(step("TestCharge", error={"reasons": ["ERROR"]})) == State.TEST_CHARGE_FAILED
 
 
 def test_only_steps_that_resolve_by_themselves_are_polled() -> None:
-    assert poll_reason(REGISTRATION) is PollReason.DEVICE_REGISTRATION
-    assert poll_reason(step("TestCharge", isStarted=True)) is PollReason.TEST_CHARGE
-    assert poll_reason(step("Mystery")) is PollReason.UNKNOWN_STEP
-    assert poll_reason(step("TestCharge")) is None
-    assert poll_reason(MAKES) is None and poll_reason(None) is None
+    assert wait_reason(REGISTRATION) is WaitReason.DEVICE_REGISTRATION
+    assert wait_reason(step("TestCharge", isStarted=True)) is WaitReason.TEST_CHARGE
+    assert wait_reason(step("Mystery")) is WaitReason.UNKNOWN_STEP
+    assert wait_reason(step("TestCharge")) is None
+    assert wait_reason(MAKES) is None and wait_reason(None) is None

@@ -4,8 +4,8 @@ import pytest
 
 from dialogs.callback_data import Action, decode, option_hash, step_hash
 from dialogs.conversation import Conversation
-from dialogs.families import state_for
 from dialogs.i18n import available_locales, has_key
+from dialogs.machine import state_for
 from dialogs.render import render_step
 from dialogs.render.lists import PAGE_SIZE
 from dialogs.screen import CallbackButton, Screen, UrlButton
@@ -69,7 +69,7 @@ def test_unknown_step_sends_user_to_the_app_with_a_reference_and_check_now() -> 
     s = step("SomethingNew", "s9")
     screen = render_step(conv_for(s), s)
     assert "finish it in the app" in screen.text
-    assert "SomethingNew/w1" in screen.text
+    assert "SF-w1/SomethingNew" in screen.text
     assert Action.CHECK_NOW in actions(screen)
 
 
@@ -351,7 +351,7 @@ def test_unsupported_combination_offers_going_back() -> None:
 def test_terminal_error_lists_problems_and_a_support_reference() -> None:
     s = step("TerminalError", "x", errors=[{"errorCode": "E1", "description": "Broken"}])
     screen = render_step(conv_for(s), s)
-    assert "Broken (E1)" in screen.text and "E1/w1" in screen.text
+    assert "Broken (E1)" in screen.text and "SF-w1/E1" in screen.text
 
 
 def test_option_labels_never_exceed_a_sane_length() -> None:

@@ -10,18 +10,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from dialogs import machine as m
-from dialogs.events import ReAuthenticate
+from dialogs.events import NotifySupport, ReAuthenticate, RecordOAuthState, StartWatching
 from dialogs.i18n import t
-from dialogs.outcome import NotifySupport, RecordOAuthState, StartPolling
-from dialogs.snapshots import WizardSnapshots
-from dialogs.testing import DialogTester
+from dialogs.machine import State
+from dialogs.wizard import WizardSnapshots
+from harness.conversation import DialogTester
 from kraken.client import KrakenClient
 from kraken.models import Wizard
 
 from .conftest import ACCOUNT, PROPERTY, Sandbox
 
-WAITING_STATES = (m.WAITING, m.TEST_CHARGE_RUNNING)
+WAITING_STATES = (State.WAITING, State.TEST_CHARGE_RUNNING)
 
 
 async def choose(user: DialogTester, *labels: str) -> None:
@@ -58,17 +57,17 @@ async def test_car_with_a_test_charge(user: DialogTester, sandbox: Sandbox) -> N
     await choose(user, "Model S", "No smart charger")
     assert any(isinstance(e, RecordOAuthState) for e in user.last_effects)
     await sign_in(user, sandbox)
-    assert user.state == m.ADDING_VIRTUAL_KEY
+    assert user.state == State.ADDING_VIRTUAL_KEY
     assert user.url("Add the key").startswith("http")
     await user.tap("I've added the key")
     assert "several cars" in user.last_screen.text
     await user.tap(user.labels()[0])
-    assert user.state == m.TEST_CHARGE and "plugged in at home" in user.last_screen.text
+    assert user.state == State.TEST_CHARGE and "plugged in at home" in user.last_screen.text
     await user.tap("start the test")
-    assert user.state == m.TEST_CHARGE_RUNNING
-    assert any(isinstance(e, StartPolling) for e in user.last_effects)
+    assert user.state == State.TEST_CHARGE_RUNNING
+    assert any(isinstance(e, StartWatching) for e in user.last_effects)
     await wait_until_done(user)
-    assert user.state == m.LIVE and "is connected" in user.last_screen.text
+    assert user.state == State.LIVE and "is connected" in user.last_screen.text
 
 
 async def test_car_registered_by_kraken(user: DialogTester, sandbox: Sandbox) -> None:
@@ -78,10 +77,10 @@ async def test_car_registered_by_kraken(user: DialogTester, sandbox: Sandbox) ->
     await sign_in(user, sandbox)
     assert "Registering your device" in user.last_screen.text
     await wait_until_done(user)
-    assert user.state == m.TEST_CHARGE
+    assert user.state == State.TEST_CHARGE
     await user.tap("start the test")
     await wait_until_done(user)
-    assert user.state == m.LIVE
+    assert user.state == State.LIVE
 
 
 async def test_car_and_charger_choose_the_charger(user: DialogTester, sandbox: Sandbox) -> None:
@@ -89,44 +88,44 @@ async def test_car_and_charger_choose_the_charger(user: DialogTester, sandbox: S
     await user.begin(ACCOUNT, PROPERTY)
     await choose(user, "Electric car or charger", "Tesla", "Model Y")
     await choose(user, "myenergi", "zappi v2 7kW")
-    assert user.state == m.CHOOSING_INTEGRATION
+    assert user.state == State.CHOOSING_INTEGRATION
     assert "recommended" in user.labels()[0]
     await user.tap("My charger")
     await sign_in(user, sandbox)
     await wait_until_done(user)
     await user.tap("start the test")
     await wait_until_done(user)
-    assert user.state == m.LIVE
+    assert user.state == State.LIVE
 
 
 async def test_ocpp_charger_with_serial_number(user: DialogTester) -> None:
     """(d): a car without integration plus an OCPP charger: serial number, then an action."""
     await user.begin(ACCOUNT, PROPERTY)
     await choose(user, "Electric car or charger", "Fiat", "500e", "Wallbox", "Pulsar Plus 7kW")
-    assert user.state == m.ANSWERING_INPUT
+    assert user.state == State.ANSWERING_INPUT
     screen = await user.type("not valid!")
-    assert "doesn't look right" in screen.text and user.state == m.ANSWERING_INPUT
+    assert "doesn't look right" in screen.text and user.state == State.ANSWERING_INPUT
     screen = await user.type("W" * 4000)  # a paste gone wrong: refused before Kraken sees it
-    assert "too long" in screen.text and user.state == m.ANSWERING_INPUT
+    assert "too long" in screen.text and user.state == State.ANSWERING_INPUT
     assert len(user.conversation.to_json()) < 1024
     await user.type("WB12345678")
-    assert user.state == m.CONFIRMING_ACTION
+    assert user.state == State.CONFIRMING_ACTION
     # The charger's OCPP endpoint is typed into its app: shown as text, not as a button.
     assert "<code>ws://" in user.last_screen.text and "WB12345678" in user.last_screen.text
     await user.tap("Done")
     assert "Waiting for the manufacturer" in user.last_screen.text
     await wait_until_done(user)
-    assert user.state == m.LIVE
+    assert user.state == State.LIVE
 
 
 async def test_app_only_provider(user: DialogTester) -> None:
     """(e): Renault Zoe through the Jedlix app: an action outside the chat, then a wait."""
     await user.begin(ACCOUNT, PROPERTY)
     await choose(user, "Electric car or charger", "Renault", "Zoe", "No smart charger")
-    assert user.state == m.CONFIRMING_ACTION
+    assert user.state == State.CONFIRMING_ACTION
     await user.tap("Done")
     await wait_until_done(user)
-    assert user.state == m.LIVE
+    assert user.state == State.LIVE
 
 
 async def test_heat_pump(user: DialogTester, sandbox: Sandbox) -> None:
@@ -136,30 +135,30 @@ async def test_heat_pump(user: DialogTester, sandbox: Sandbox) -> None:
     await sign_in(user, sandbox)
     assert "go live" in user.last_screen.text
     await wait_until_done(user)
-    assert user.state == m.LIVE
+    assert user.state == State.LIVE
 
 
 async def test_unsupported_then_back_to_a_charger(user: DialogTester) -> None:
     """(g): unsupported car and no charger; going back to pick a charger rescues it."""
     await user.begin(ACCOUNT, PROPERTY)
     await choose(user, "Electric car or charger", "Fiat", "500e", "No smart charger")
-    assert user.state == m.UNSUPPORTED
+    assert user.state == State.UNSUPPORTED
     screen = await user.tap("Back")
     assert "changing an earlier answer" in screen.text and "charger" in screen.text
     await choose(user, "Wallbox", "Pulsar Plus 7kW")
-    assert user.state == m.ANSWERING_INPUT
+    assert user.state == State.ANSWERING_INPUT
 
 
 async def test_unsupported_heat_pump_then_back(user: DialogTester, sandbox: Sandbox) -> None:
     """(g) for heat pumps: the make has no integration; going back to another make works."""
     await user.begin(ACCOUNT, PROPERTY)
     await choose(user, "Heat pump", "Panasonic")
-    assert user.state == m.UNSUPPORTED
+    assert user.state == State.UNSUPPORTED
     await user.tap("Back")
     await choose(user, "Daikin")
     await sign_in(user, sandbox)
     await wait_until_done(user)
-    assert user.state == m.LIVE
+    assert user.state == State.LIVE
 
 
 async def test_car_without_integration_is_chosen_with_a_warning(user: DialogTester) -> None:
@@ -179,10 +178,10 @@ async def test_refused_test_charge_then_retry(user: DialogTester, sandbox: Sandb
     await sign_in(user, sandbox)
     await wait_until_done(user)
     screen = await user.tap("start the test")
-    assert user.state == m.TEST_CHARGE_FAILED and "doesn't seem to be at home" in screen.text
+    assert user.state == State.TEST_CHARGE_FAILED and "doesn't seem to be at home" in screen.text
     await user.tap("Try again")
     await wait_until_done(user)
-    assert user.state == m.LIVE
+    assert user.state == State.LIVE
 
 
 async def test_failed_test_charge_then_retry(user: DialogTester, sandbox: Sandbox) -> None:
@@ -193,11 +192,11 @@ async def test_failed_test_charge_then_retry(user: DialogTester, sandbox: Sandbo
     await wait_until_done(user)
     await user.tap("start the test")
     await wait_until_done(user)
-    assert user.state == m.TEST_CHARGE_FAILED
+    assert user.state == State.TEST_CHARGE_FAILED
     assert "couldn't see the car charging" in user.last_screen.text
     await user.tap("Try again")
     await wait_until_done(user)
-    assert user.state == m.LIVE
+    assert user.state == State.LIVE
 
 
 async def test_denied_sign_in_is_explained_and_can_be_redone(
@@ -207,14 +206,14 @@ async def test_denied_sign_in_is_explained_and_can_be_redone(
     await choose(user, "Heat pump", "Daikin")
     landed = await sandbox.consent(user.url("Sign in"), allow=False)
     await user.auth_callback(landed)  # the provider's redirect reached our callback
-    assert "Access wasn't allowed" in user.last_screen.text and user.state == m.SIGNING_IN
+    assert "Access wasn't allowed" in user.last_screen.text and user.state == State.SIGNING_IN
     # The callback used up the link's state; the same link is still good, so record it again.
     recorded = [e for e in user.last_effects if isinstance(e, RecordOAuthState)]
     assert [e.state for e in recorded] == [
         parse_qs(urlsplit(user.url("Sign in")).query)["state"][0]
     ]
     await sign_in(user, sandbox)
-    assert user.state == m.WAITING
+    assert user.state == State.WAITING
 
 
 async def test_cancel_and_start_again(user: DialogTester) -> None:
@@ -223,9 +222,9 @@ async def test_cancel_and_start_again(user: DialogTester) -> None:
     await user.tap("Cancel")
     assert "stays registered" in user.last_screen.text
     await user.tap("Yes, stop")
-    assert user.state == m.CANCELLED
+    assert user.state == State.CANCELLED
     await user.tap("Connect a device")
-    assert user.state == m.CHOOSING_DEVICE_TYPE
+    assert user.state == State.CHOOSING_DEVICE_TYPE
 
 
 async def test_stale_button_from_an_old_step(user: DialogTester) -> None:
@@ -284,9 +283,9 @@ async def test_coming_back_resumes_the_open_wizard(user: DialogTester, sandbox: 
     await choose(user, "Heat pump", "Daikin")
     again = DialogTester(user.kraken)
     screen = await again.begin(ACCOUNT, PROPERTY)
-    assert again.state == m.RESUMING and "Welcome back" in screen.text
+    assert again.state == State.RESUMING and "Welcome back" in screen.text
     await again.tap("Pick up where I left off")
-    assert again.state == m.SIGNING_IN
+    assert again.state == State.SIGNING_IN
 
 
 class TestErrorsFromKraken:
@@ -296,7 +295,7 @@ class TestErrorsFromKraken:
         await user.begin(ACCOUNT, PROPERTY)
         await sandbox.fault("selectFromListForSmartFlexOnboarding", times=10, code="KT-CT-4372")
         screen = await user.tap("Heat pump")
-        assert user.state == m.ERROR and "try again in a minute" in screen.text
+        assert user.state == State.ERROR and "try again in a minute" in screen.text
         await sandbox.http.delete("/sandbox/faults")
         await user.tap("Try again")
         await user.tap("Heat pump")
@@ -315,7 +314,7 @@ class TestErrorsFromKraken:
         await sandbox.fault("selectFromListForSmartFlexOnboarding", code="KT-CT-4377")
         screen = await user.tap("Heat pump")
         assert screen.text.startswith("That menu has moved on")
-        assert user.state == m.CHOOSING_DEVICE_TYPE
+        assert user.state == State.CHOOSING_DEVICE_TYPE
 
     async def test_token_that_cannot_be_renewed(self, user: DialogTester, sandbox: Sandbox) -> None:
         await user.begin(ACCOUNT, PROPERTY)
@@ -332,7 +331,7 @@ class TestErrorsFromKraken:
         await sign_in(user, sandbox)
         await user.tap("I've added the key")
         screen = await user.tap("start the test")
-        assert "didn't work" in screen.text and user.state == m.TEST_CHARGE
+        assert "didn't work" in screen.text and user.state == State.TEST_CHARGE
 
     async def test_fatal_error_gives_a_reference_and_alerts_support(
         self, user: DialogTester, sandbox: Sandbox
@@ -341,7 +340,7 @@ class TestErrorsFromKraken:
         await sandbox.fault("selectFromListForSmartFlexOnboarding", code="KT-CT-7899")
         screen = await user.tap("Heat pump")
         wizard_id = user.conversation.wizard_id
-        assert f"KT-CT-7899/{wizard_id}" in screen.text
+        assert f"SF-{wizard_id}/KT-CT-7899" in screen.text
         assert any(isinstance(e, NotifySupport) for e in user.last_effects)
 
 
@@ -366,7 +365,7 @@ async def test_reauthentication_of_a_live_device(
     (device,) = await kraken.devices(ACCOUNT, PROPERTY)
     again = DialogTester(kraken, advance_clock=sandbox.advance)
     await again.begin(ACCOUNT, PROPERTY, ReAuthenticate(device.id))
-    assert again.state == m.SIGNING_IN
+    assert again.state == State.SIGNING_IN
     await sign_in(again, sandbox)
     await wait_until_done(again)
-    assert again.state == m.LIVE
+    assert again.state == State.LIVE

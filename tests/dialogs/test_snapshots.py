@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialogs.snapshots import WizardSnapshots
-from dialogs.testing import DialogTester
+from dialogs.wizard import WizardSnapshots
+from harness.conversation import DialogTester
 from kraken.client import KrakenClient
 from kraken.models import parse_wizard
 

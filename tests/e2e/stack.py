@@ -103,8 +103,8 @@ class World:
             "WEBHOOK_SECRET": self.webhook_secret,
             "REDIS_URL": self.redis_url,
             "REDIS_PREFIX": self.redis_prefix,
-            "POLL_FIRST_DELAY": "0.3",
-            "POLL_MAX_DELAY": "1",
+            "WATCH_FIRST_DELAY": "0.3",
+            "WATCH_MAX_DELAY": "1",
             "DATA_DIR": str(self.log_dir / "data"),
             **extra,
         }

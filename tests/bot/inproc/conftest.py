@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from bot.testing import InProcessDeployment, in_process_deployment
+from harness.deployment import InProcessDeployment, in_process_deployment
 
 ACCOUNT = "A-SANDBOX1"
 OTHER_ACCOUNT = "A-OTHER2"

@@ -7,8 +7,8 @@ from typing import Any
 from telegram import Update
 
 from bot.handlers import COMMANDS, publish_commands
-from bot.testing import InProcessDeployment
 from dialogs.i18n import t
+from harness.deployment import InProcessDeployment
 from sandbox.kraken.faults import Fault
 from tests.bot.inproc.conftest import ACCOUNT, OTHER_ACCOUNT, USER
 
@@ -24,11 +24,11 @@ async def test_a_link_for_another_account_asks_before_switching(
     token = await d.handoff_token(OTHER_ACCOUNT)
     await d.user_says(USER, f"/start {token}")
     assert f"linked to account {ACCOUNT}" in await newest_text(d)
-    conv = await d.runtime.service.peek(USER)
+    conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.account_number == ACCOUNT
 
     await d.user_taps(USER, "Switch")
-    conv = await d.runtime.service.peek(USER)
+    conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.account_number == OTHER_ACCOUNT
 
 
@@ -42,7 +42,7 @@ async def test_declining_a_switch_leaves_the_link_usable(started: InProcessDeplo
     await d.user_says(USER, f"/start {token}")
     assert f"linked to account {ACCOUNT}" in await newest_text(d)
     await d.user_taps(USER, "Switch")
-    conv = await d.runtime.service.peek(USER)
+    conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.account_number == OTHER_ACCOUNT
 
 
@@ -54,7 +54,7 @@ async def test_the_switch_question_reads_the_binding_when_the_conversation_is_lo
     token = await d.handoff_token(OTHER_ACCOUNT)
     await d.user_says(USER, f"/start {token}")
     assert f"linked to account {ACCOUNT}" in await newest_text(d)
-    binding = await d.runtime.service.bindings.get(USER)
+    binding = await d.runtime.turns.bindings.get(USER)
     assert binding is not None and binding.account_number == ACCOUNT
 
 
@@ -67,7 +67,7 @@ async def test_a_stranger_leaves_only_a_short_lived_trace(
     assert "link" in await newest_text_of(d, stranger)
     key = d.runtime.keys.conversation(stranger)
     assert 0 < await d.runtime.redis.client.ttl(key) <= 24 * 3600
-    assert await d.runtime.service.bindings.get(stranger) is None
+    assert await d.runtime.turns.bindings.get(stranger) is None
 
 
 async def newest_text_of(d: InProcessDeployment, user: int) -> str:
@@ -93,7 +93,7 @@ async def test_language_offers_a_picker_and_switches(started: InProcessDeploymen
     picker = (await d.sim.transcript(USER))[-1]
     assert picker.text == "Which language would you like?" and "Deutsch" in picker.labels
     await d.user_taps(USER, "Deutsch")
-    conv = await d.runtime.service.peek(USER)
+    conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.locale == "de"
 
 
@@ -130,12 +130,12 @@ async def test_a_sticker_gets_a_helpful_answer(started: InProcessDeployment) -> 
 async def test_the_user_hears_back_when_kraken_is_down(started: InProcessDeployment) -> None:
     d = started
     d.sandbox.faults.add(Fault(operation="SelectFromList", times=50, http_status=502))
-    before = await d.runtime.service.peek(USER)
+    before = await d.runtime.turns.peek(USER)
     await d.user_taps(USER, "Heat pump")
 
     text = await d.sim.transcript_text(USER)
     assert "didn't go through" in text or "something went wrong" in text
-    after = await d.runtime.service.peek(USER)
+    after = await d.runtime.turns.peek(USER)
     assert before is not None and after is not None and after.step_id == before.step_id
 
 

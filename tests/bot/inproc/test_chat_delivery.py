@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.testing import InProcessDeployment
+from harness.deployment import InProcessDeployment
 from tests.bot.inproc.conftest import USER
 from tests.bot.inproc.test_chat_journey import last_seq, methods_since
 
@@ -43,7 +43,7 @@ async def test_a_deleted_live_message_is_replaced_by_a_new_one(
     assert "message to edit not found" in edit["response"]["description"]
     newest = (await d.sim.transcript(USER))[-1]
     assert newest.sender == "bot" and newest.id != live.id and newest.buttons
-    conv = await d.runtime.service.peek(USER)
+    conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.message_id == newest.id
 
 
@@ -53,7 +53,7 @@ async def test_a_button_from_an_old_step_changes_nothing(started: InProcessDeplo
     await d.sim.tap(USER, "Heat pump")  # a double tap: both reach the bot before any edit
     await d.pump()
 
-    conv = await d.runtime.service.peek(USER)
+    conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.step_type == "SelectHeatPumpMake"
     newest = (await d.sim.transcript(USER))[-1]
     assert newest.text.startswith("That menu has moved on")
@@ -82,6 +82,6 @@ async def test_a_tap_answered_too_late_still_moves_the_wizard_on(
 
     answers = await d.sim.outbox("answerCallbackQuery", since=seq)
     assert "query is too old" in answers[-1]["response"]["description"]
-    conv = await d.runtime.service.peek(USER)
+    conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.step_type == "SelectHeatPumpMake"
     assert "Daikin" in (await d.sim.transcript(USER))[-1].labels

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.handoff.request import ReAuthenticate, ResumeWizard
-from bot.testing import InProcessDeployment
+from dialogs.events import ReAuthenticate, Resume
+from harness.deployment import InProcessDeployment
 from tests.bot.inproc.conftest import ACCOUNT, USER
 
 SECOND_USER = 2002
@@ -20,13 +20,13 @@ async def test_a_wait_past_the_bound_stops_with_what_to_do_and_a_reference(
 ) -> None:
     d = started
     await reach_waiting(d)
-    last_try = d.runtime.polls.policy.max_tries()
+    last_try = d.runtime.watches.policy.max_tries()
     assert await d.notifier_look(USER, attempt=last_try) == "overdue"
 
     newest = (await d.sim.transcript(USER))[-1]
     assert "taking much longer than usual" in newest.text
     assert "SF-" in newest.text  # the support reference to quote
-    active = await d.runtime.redis.client.hgetall(d.runtime.keys.active_polls())  # type: ignore[misc]
+    active = await d.runtime.redis.client.hgetall(d.runtime.keys.active_watches())  # type: ignore[misc]
     assert active == {}  # nothing keeps polling a wait we gave up on
 
 
@@ -43,7 +43,7 @@ async def test_a_reauthentication_link_opens_the_providers_sign_in(
     await d.user_says(SECOND_USER, f"/start {issued.token}", first_name="Cy")
     newest = (await d.sim.transcript(SECOND_USER))[-1]
     assert any("Sign in" in label for label in newest.labels)
-    conv = await d.runtime.service.peek(SECOND_USER)
+    conv = await d.runtime.turns.peek(SECOND_USER)
     assert conv is not None and conv.state == "signing_in" and conv.account_number == ACCOUNT
 
 
@@ -52,14 +52,14 @@ async def test_a_resume_link_opens_that_wizard_where_it_stands(
 ) -> None:
     d = started
     await d.user_taps(USER, "Heat pump")  # USER's wizard now asks for the make
-    conv = await d.runtime.service.peek(USER)
+    conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.wizard_id is not None
 
-    issued = await d.runtime.handoff.issue(ACCOUNT, 1, ResumeWizard(conv.wizard_id))
+    issued = await d.runtime.handoff.issue(ACCOUNT, 1, Resume(conv.wizard_id))
     await d.user_says(SECOND_USER, f"/start {issued.token}", first_name="Cy")
     newest = (await d.sim.transcript(SECOND_USER))[-1]
     assert "Daikin" in newest.labels
-    resumed = await d.runtime.service.peek(SECOND_USER)
+    resumed = await d.runtime.turns.peek(SECOND_USER)
     assert resumed is not None and resumed.wizard_id == conv.wizard_id
 
 
@@ -68,14 +68,14 @@ async def test_a_lost_conversation_is_rebuilt_from_kraken_on_the_next_tap(
 ) -> None:
     d = started
     await d.user_taps(USER, "Heat pump")
-    before = await d.runtime.service.peek(USER)
+    before = await d.runtime.turns.peek(USER)
     assert before is not None
     await d.runtime.store.delete(USER)  # expired after weeks of silence, or Redis was flushed
 
     await d.user_taps(USER, "Daikin")  # a button from before the loss
     newest = (await d.sim.transcript(USER))[-1]
     assert "Welcome back" in newest.text
-    rebuilt = await d.runtime.service.peek(USER)
+    rebuilt = await d.runtime.turns.peek(USER)
     assert rebuilt is not None and rebuilt.wizard_id == before.wizard_id
     assert rebuilt.account_number == ACCOUNT
 
@@ -93,9 +93,9 @@ async def test_telegram_failing_after_a_sign_in_loses_neither_the_step_nor_the_w
     page = await d.sign_in(USER, "Sign in")
 
     assert page.status_code == 200 and "signed in" in page.text  # the browser still hears it
-    conv = await d.runtime.service.peek(USER)
+    conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.state == "waiting"  # what Kraken did was kept
-    active = await d.runtime.redis.client.hgetall(d.runtime.keys.active_polls())  # type: ignore[misc]
+    active = await d.runtime.redis.client.hgetall(d.runtime.keys.active_watches())  # type: ignore[misc]
     assert active == {f"{USER}|{conv.wizard_id}".encode(): (conv.step_id or "").encode()}
 
 
@@ -108,8 +108,8 @@ async def test_news_the_notifier_could_not_deliver_is_told_on_a_later_look_once(
     await d.sim.fault("sendMessage", error_code=502, times=1)
 
     retry_in = await d.notifier_look(USER, attempt=2)
-    assert retry_in == d.runtime.polls.policy.delay(2)  # looks again later...
-    conv = await d.runtime.service.peek(USER)
+    assert retry_in == d.runtime.watches.policy.delay(2)  # looks again later...
+    conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.state == "waiting"  # ...with the news still untold
 
     assert await d.notifier_look(USER, attempt=3) == "changed"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.testing import InProcessDeployment
+from harness.deployment import InProcessDeployment
 from tests.bot.inproc.conftest import USER
 
 
@@ -29,13 +29,13 @@ async def test_heat_pump_journey_ends_with_a_connected_message(
     waiting = await d.sim.transcript(USER)
     assert "waiting for the connection" in waiting[-1].text
 
-    assert await d.notifier_look(USER) == d.runtime.polls.policy.delay(1)
+    assert await d.notifier_look(USER) == d.runtime.watches.policy.delay(1)
     d.advance(d.sandbox.config.delays.wait_for_live_integration)
     assert await d.notifier_look(USER, attempt=2) == "changed"
 
     last = (await d.sim.transcript(USER))[-1]
     assert "Daikin heat pump is connected" in last.text
-    conv = await d.runtime.service.peek(USER)
+    conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.state == "live"
 
 

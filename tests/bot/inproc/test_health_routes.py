@@ -19,8 +19,8 @@ from starlette.applications import Starlette
 from bot.notifier import supervised, supervisor_for
 from bot.redis_conn import RedisConnection
 from bot.runtime import Runtime
-from bot.testing import InProcessDeployment
 from bot.web import MAX_UPDATE_BYTES, SECRET_HEADER, WEBHOOK_PATH, CachedCheck, create_web_app
+from harness.deployment import InProcessDeployment
 from scripts.processes import free_port
 from tests.bot.conftest import FakeClock
 

@@ -11,9 +11,9 @@ import pytest
 from pydantic import SecretStr
 
 from bot.state.bindings import ChatBindings
-from bot.testing import BOT_BASE, InProcessDeployment
 from bot.web import create_web_app
 from dialogs.i18n import t
+from harness.deployment import BOT_BASE, InProcessDeployment
 from tests.bot.inproc.conftest import ACCOUNT, USER
 
 SUPPORT_TOKEN = "support-secret-token"
@@ -59,7 +59,7 @@ async def test_support_hands_over_then_takes_the_chat_back(
         "propertyId": 1,
     }
     assert await bindings.get(USER) is None
-    assert await d.runtime.service.peek(USER) is None
+    assert await d.runtime.turns.peek(USER) is None
 
 
 async def test_a_link_support_revoked_is_answered_as_used_in_the_chat(

@@ -19,22 +19,38 @@ from typing import Protocol
 from telegram import Bot
 
 from bot import screens
-from bot.chat.delivery import show
+from bot.delivery import show
+from bot.handoff.service import HandoffError, HandoffGrant, HandoffService
 from bot.metrics import Metrics
-from bot.oauth import OAuthStates
-from bot.polling import PollScheduler
 from bot.state.bindings import Binding, ChatBindings
 from bot.state.conversations import ConversationStore, StoredConversation
-from dialogs import machine as m
+from bot.state.oauth import OAuthStates
+from bot.watches import Watches
+from dialogs.callback_data import Action, decode
 from dialogs.conversation import Conversation
 from dialogs.engine import handle
-from dialogs.events import Begin, Cancel, CheckNow, Event, Tap, Text, WizardChanged
-from dialogs.flows import unchanged
+from dialogs.events import (
+    Begin,
+    Cancel,
+    CheckNow,
+    Event,
+    NotifySupport,
+    OfferSwitch,
+    Outcome,
+    RecordOAuthState,
+    StartWatching,
+    StopWatching,
+    SwitchAccount,
+    TakeOver,
+    Tap,
+    Text,
+    WizardChanged,
+)
 from dialogs.i18n import resolve_locale
-from dialogs.outcome import NotifySupport, Outcome, RecordOAuthState, StartPolling, StopPolling
-from dialogs.port import KrakenPort
+from dialogs.machine import FINISHED, State
+from dialogs.render.common import support_reference
 from dialogs.screen import Delivery, Screen
-from dialogs.snapshots import WizardSnapshots
+from dialogs.wizard import KrakenPort, WizardSnapshots, unchanged
 from kraken.models import Device
 
 log = logging.getLogger(__name__)
@@ -49,32 +65,33 @@ DEFAULT_PROPERTY_ID = 1
 STRANGER_TTL = timedelta(days=1)
 # Events that act on the account's wizard: only the chat that drives the account may send them.
 _ACTING = (Tap, Text, CheckNow, Cancel)
-_FINISHED_STATES = frozenset({m.LIVE, m.CANCELLED})
 
 
-class PollResult(Enum):
+class LookResult(Enum):
     WAITING = "waiting"
     CHANGED = "changed"
     GONE = "gone"  # the chat moved on without us (user tapped "check now", cancelled, ...)
 
 
-class ChatService:
+class Turns:
     def __init__(
         self,
         *,
         store: ConversationStore,
         kraken: BotKraken,
         bot: Bot,
-        polls: PollScheduler,
+        watches: Watches,
         oauth: OAuthStates,
         bindings: ChatBindings,
+        handoff: HandoffService,
         metrics: Metrics,
         default_locale: str,
     ) -> None:
         self.store = store
+        self.handoff = handoff
         self.kraken = kraken
         self.bot = bot
-        self.polls = polls
+        self.watches = watches
         self.oauth = oauth
         self.bindings = bindings
         # Per process: a tap that lands on another worker just reads Kraken once.
@@ -110,38 +127,40 @@ class ChatService:
     ) -> None:
         """Apply `event` to the chat; `notify` sends new messages (a push) instead of edits."""
         started = time.perf_counter()
-        replaced: int | None = None
+        told: list[tuple[int, str]] = []  # (chat, message key) to tell once the lock is free
         async with self.store.lock(chat_id, ttl=LOCK_TTL):
             stored = await self.store.load(chat_id)
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
-            if isinstance(event, _ACTING) and not await self._drives(chat_id, conv):
+            if _acts(event) and not await self._drives(chat_id, conv):
                 elsewhere = screens.driven_elsewhere(conv.locale)
                 conv = await self._deliver(chat_id, conv, [elsewhere], notify)
                 await self._save(chat_id, stored, conv)
                 return
-            if stored is None and not isinstance(event, Begin):
+            if stored is None and not isinstance(event, Begin | OfferSwitch):
                 event = await self._rebuild(chat_id) or event
             before_state, before_wizard = conv.state, conv.wizard_id
-            outcome = await handle(conv, event, self.kraken, self.snapshots)
-            after = outcome.conversation
-            delivered = False
-            try:
-                after = await self._deliver(chat_id, after, outcome.screens, notify)
-                delivered = True
-            finally:
-                # A turn that acted on Kraken is kept even if Telegram did not take the
-                # message (Kraken has moved on; the watch must go on). A notifier turn only
-                # read Kraken: left unsaved, the next look finds the same news and retells it.
-                if delivered or not isinstance(event, WizardChanged):
-                    await self._save(chat_id, stored, after)
-                    await self._apply_effects(chat_id, after, outcome)
-                    if isinstance(event, Begin) and after.account_number:
-                        binding = Binding(after.account_number, after.property_id)
-                        replaced = await self.bindings.bind(chat_id, binding)
-            self._count(before_state, before_wizard, after)
+            next_event: Event | None = event
+            while next_event is not None:
+                outcome = await handle(conv, next_event, self.kraken, self.snapshots)
+                after = outcome.conversation
+                delivered = False
+                try:
+                    after = await self._deliver(chat_id, after, outcome.screens, notify)
+                    delivered = True
+                finally:
+                    # A turn that acted on Kraken is kept even if Telegram did not take the
+                    # message (Kraken has moved on; the watch must go on). A notifier turn
+                    # only read Kraken: left unsaved, the next look finds the same news and
+                    # retells it.
+                    if delivered or not isinstance(next_event, WizardChanged):
+                        stored = await self._save(chat_id, stored, after)
+                        await self._apply_effects(chat_id, after, outcome)
+                        told += await self._bind_and_take_over(chat_id, next_event, outcome)
+                next_event, conv = await self._follow_up(chat_id, outcome, after), after
+            self._count(before_state, before_wizard, conv)
         self.metrics.handler_latency.observe(time.perf_counter() - started)
-        if replaced is not None:
-            await self._tell_opened_elsewhere(replaced)
+        for other_chat, key in told:
+            await self._tell_driver_changed(other_chat, key)
 
     async def _drives(self, chat_id: int, conv: Conversation) -> bool:
         """Whether this chat may act on its account's wizard (see `ChatBindings`)."""
@@ -150,30 +169,48 @@ class ChatService:
             return True  # a stranger: the engine answers "not linked"
         return await self.bindings.drives(chat_id, binding.account_number)
 
-    async def take_over(self, chat_id: int, language_code: str | None) -> None:
-        """The customer confirmed "continue here": this chat drives its account from now on,
-        picking up the account's open wizard; the chat that drove it until now is told."""
-        binding = await self.bindings.get(chat_id)
-        if binding is None:
-            await self.run(chat_id, CheckNow(), language_code=language_code)  # "not linked"
-            return
-        previous = await self.bindings.take_over(chat_id, binding.account_number)
-        begin = Begin(binding.account_number, binding.property_id or DEFAULT_PROPERTY_ID)
-        await self.run(chat_id, begin, language_code=language_code)
-        if previous is not None:
-            conv = await self.peek(previous)
-            locale = self.locale_for(conv)
-            await self.say(previous, [screens.driven_elsewhere(locale, "bot.driver.taken_over")])
+    async def _bind_and_take_over(
+        self, chat_id: int, event: Event, outcome: Outcome
+    ) -> list[tuple[int, str]]:
+        """A hand-off binds the chat (and makes it the driver); "continue here" takes the
+        account over. Returns the chat that drove the account until now, to be told."""
+        after = outcome.conversation
+        told: list[tuple[int, str]] = []
+        if isinstance(event, Begin) and after.account_number:
+            binding = Binding(after.account_number, after.property_id)
+            previous = await self.bindings.bind(chat_id, binding)
+            if previous is not None:
+                told.append((previous, "bot.driver.opened_elsewhere"))
+        for effect in outcome.effects:
+            if isinstance(effect, TakeOver):
+                previous = await self.bindings.take_over(chat_id, effect.account_number)
+                if previous is not None:
+                    told.append((previous, "bot.driver.taken_over"))
+        return told
 
-    async def _tell_opened_elsewhere(self, chat_id: int) -> None:
-        """A hand-off link bound another chat to this chat's account: say so, once."""
+    async def _follow_up(self, chat_id: int, outcome: Outcome, shown: Conversation) -> Event | None:
+        """An effect that continues the same turn: "yes, switch" redeems the link (by its
+        hash) and begins with the account it names."""
+        for effect in outcome.effects:
+            if isinstance(effect, SwitchAccount):
+                try:
+                    grant = await self.handoff.redeem_digest(effect.link_digest)
+                except HandoffError as error:  # used or revoked while the question waited
+                    problem = screens.handoff_problem(shown.locale, error)
+                    await self._deliver(chat_id, shown, [problem], notify=False)
+                    return None
+                return begin_for(grant)
+        return None
+
+    async def _tell_driver_changed(self, chat_id: int, key: str) -> None:
+        """Another chat now drives this chat's account: say so (with the support reference,
+        in case it was not the customer who opened it there)."""
         conv = await self.peek(chat_id)
-        locale = self.locale_for(conv)
-        reference = screens.support_reference(chat_id, conv) if conv else str(chat_id)
+        shown = screens.driven_elsewhere(self.locale_for(conv), key, support_reference(conv))
         try:
-            await self.say(chat_id, [screens.opened_elsewhere(locale, reference)])
-        except Exception:  # the new chat's turn is done; this warning must not undo it
-            log.exception("could not tell chat %s that its account was opened elsewhere", chat_id)
+            await self.say(chat_id, [shown])
+        except Exception:  # the other chat's turn is done; this warning must not undo it
+            log.exception("could not tell chat %s that another chat drives its account", chat_id)
 
     async def binding(self, chat_id: int, conv: Conversation | None) -> Binding | None:
         """The chat's account: from its conversation, or from the longer-lived binding."""
@@ -199,21 +236,21 @@ class ChatService:
             conv = await self._deliver(chat_id, conv, shown, notify=False)
             await self._save(chat_id, stored, conv)
 
-    async def poll(self, chat_id: int, wizard_id: str, step_id: str | None) -> PollResult:
+    async def look(self, chat_id: int, wizard_id: str, step_id: str | None) -> LookResult:
         """One notifier look at a waiting wizard; speaks only when it moved on."""
         conv = await self.peek(chat_id)
         if conv is None or conv.wizard_id != wizard_id or conv.step_id != step_id:
-            return PollResult.GONE
-        if conv.account_number is None or conv.state in _FINISHED_STATES:
-            return PollResult.GONE
+            return LookResult.GONE
+        if conv.account_number is None or conv.state in FINISHED:
+            return LookResult.GONE
         driver = await self.bindings.driver(conv.account_number)
         if driver is not None and driver != chat_id:
-            return PollResult.GONE  # another chat took the onboarding over and watches it
+            return LookResult.GONE  # another chat took the onboarding over and watches it
         wizard = await self.kraken.wizard(conv.account_number, wizard_id)
         if unchanged(conv, wizard):
-            return PollResult.WAITING
+            return LookResult.WAITING
         await self.run(chat_id, WizardChanged(wizard), notify=True)
-        return PollResult.CHANGED
+        return LookResult.CHANGED
 
     # ------------------------------------------------------------------ parts
 
@@ -231,36 +268,34 @@ class ChatService:
 
     async def _save(
         self, chat_id: int, stored: StoredConversation | None, conv: Conversation
-    ) -> None:
-        await self.store.save(
+    ) -> StoredConversation:
+        return await self.store.save(
             chat_id,
-            conv.to_json(),
+            conv.to_dict(),
             stored.rev if stored else 0,
-            account_number=conv.account_number,
-            wizard_id=conv.wizard_id,
             ttl=None if conv.account_number else STRANGER_TTL,
         )
 
     async def _apply_effects(self, chat_id: int, conv: Conversation, outcome: Outcome) -> None:
         for effect in outcome.effects:
             match effect:
-                case StartPolling(wizard_id=wizard_id):
+                case StartWatching(wizard_id=wizard_id):
                     if conv.wizard_id == wizard_id:
-                        await self.polls.watch(chat_id, wizard_id, conv.step_id)
-                case StopPolling(wizard_id=wizard_id):
-                    await self.polls.forget(chat_id, wizard_id)
+                        await self.watches.watch(chat_id, wizard_id, conv.step_id)
+                case StopWatching(wizard_id=wizard_id):
+                    await self.watches.forget(chat_id, wizard_id)
                 case RecordOAuthState(state=state, wizard_id=wizard_id):
                     await self.oauth.record(state, chat_id, wizard_id)
                 case NotifySupport(summary=summary):
                     log.warning("support case chat=%s: %s", chat_id, summary)
 
-    def _count(self, before_state: str, before_wizard: str | None, after: Conversation) -> None:
+    def _count(self, before_state: State, before_wizard: str | None, after: Conversation) -> None:
         if after.wizard_id and after.wizard_id != before_wizard:
             self.metrics.onboardings_started.inc()
         if after.state != before_state:
-            if after.state == m.LIVE:
+            if after.state is State.LIVE:
                 self.metrics.onboardings_completed.inc()
-            elif after.state == m.CANCELLED:
+            elif after.state is State.CANCELLED:
                 self.metrics.onboardings_abandoned.labels(
                     step=after.step_type or before_state
                 ).inc()
@@ -276,3 +311,20 @@ class BotKraken(KrakenPort, Protocol):
 
 def _conversation(stored: StoredConversation) -> Conversation:
     return Conversation.from_dict(stored.data)
+
+
+def _acts(event: Event) -> bool:
+    """Whether the event acts on the account's wizard (taking over does not: it asks to)."""
+    if isinstance(event, Tap):
+        pressed = decode(event.data)
+        return pressed is None or pressed.action is not Action.TAKE_OVER
+    return isinstance(event, _ACTING)
+
+
+def begin_for(grant: HandoffGrant) -> Begin:
+    """The event a redeemed hand-off link starts."""
+    return Begin(
+        account_number=grant.account_number,
+        property_id=grant.property_id if grant.property_id is not None else DEFAULT_PROPERTY_ID,
+        intent=grant.intent,
+    )

@@ -4,12 +4,12 @@ from datetime import timedelta
 import pytest
 from arq.connections import ArqRedis
 
-from bot.polling import PollPolicy, PollScheduler
 from bot.state.keys import KeySpace
+from bot.watches import Watches, WatchPolicy
 
 
 def test_delays_start_short_grow_and_stay_capped() -> None:
-    policy = PollPolicy(first_delay=2, growth=2, max_delay=30)
+    policy = WatchPolicy(first_delay=2, growth=2, max_delay=30)
     delays = [policy.delay(n) for n in range(1, 12)]
     assert delays[0] == 2
     assert delays == sorted(delays)
@@ -18,7 +18,7 @@ def test_delays_start_short_grow_and_stay_capped() -> None:
 
 
 def test_max_tries_covers_the_give_up_window_and_no_more() -> None:
-    policy = PollPolicy(first_delay=3, growth=1.5, max_delay=60, give_up_after=timedelta(hours=1))
+    policy = WatchPolicy(first_delay=3, growth=1.5, max_delay=60, give_up_after=timedelta(hours=1))
     tries = policy.max_tries()
     covered = sum(policy.delay(n) for n in range(1, tries + 1))
     assert covered >= 3600
@@ -34,33 +34,33 @@ async def arq(redis_url: str, redis_client: object) -> AsyncIterator[ArqRedis]:
 
 async def test_watching_twice_schedules_one_job(arq: ArqRedis) -> None:
     keys = KeySpace("t:")
-    polls = PollScheduler(arq, keys, PollPolicy(first_delay=60))
+    polls = Watches(arq, keys, WatchPolicy(first_delay=60))
     await polls.watch(7, "W1", "S1")
     await polls.watch(7, "W1", "S1")
     queued = await arq.zrange(keys.job_queue(), 0, -1)
-    assert queued == [keys.poll_job("W1", "S1").encode()]
-    assert await arq.hgetall(keys.active_polls()) == {b"7|W1": b"S1"}  # type: ignore[misc]
+    assert queued == [keys.watch_job("W1", "S1").encode()]
+    assert await arq.hgetall(keys.active_watches()) == {b"7|W1": b"S1"}  # type: ignore[misc]
 
 
 async def test_rearm_recreates_lost_jobs_from_the_active_set(arq: ArqRedis) -> None:
     keys = KeySpace("t:")
-    polls = PollScheduler(arq, keys, PollPolicy(first_delay=60))
+    polls = Watches(arq, keys, WatchPolicy(first_delay=60))
     await polls.watch(7, "W1", "S1")
     await polls.watch(8, "W2", None)
     # The queue is gone, as after losing a worker's jobs — but not the set of active polls.
     await arq.flushdb()
     active = {"7|W1": "S1", "8|W2": ""}
-    await arq.hset(keys.active_polls(), mapping=active)  # type: ignore[misc]
+    await arq.hset(keys.active_watches(), mapping=active)  # type: ignore[misc]
     assert await polls.rearm() == 2
     queued = set(await arq.zrange(keys.job_queue(), 0, -1))
-    assert queued == {keys.poll_job("W1", "S1").encode(), keys.poll_job("W2", None).encode()}
+    assert queued == {keys.watch_job("W1", "S1").encode(), keys.watch_job("W2", None).encode()}
 
 
 async def test_forgetting_an_old_step_keeps_the_watch_on_the_new_one(arq: ArqRedis) -> None:
     keys = KeySpace("t:")
-    polls = PollScheduler(arq, keys, PollPolicy(first_delay=60))
+    polls = Watches(arq, keys, WatchPolicy(first_delay=60))
     await polls.watch(7, "W1", "S2")
     await polls.forget(7, "W1", "S1")
-    assert await arq.hget(keys.active_polls(), "7|W1") == b"S2"  # type: ignore[misc]
+    assert await arq.hget(keys.active_watches(), "7|W1") == b"S2"  # type: ignore[misc]
     await polls.forget(7, "W1", "S2")
-    assert await arq.hget(keys.active_polls(), "7|W1") is None  # type: ignore[misc]
+    assert await arq.hget(keys.active_watches(), "7|W1") is None  # type: ignore[misc]

@@ -1,7 +1,7 @@
 """Scheduling the notifier's looks at waiting wizards as durable arq jobs.
 
-One job per waited step (`poll:{wizard}:{step}`), so however many processes ask, arq keeps a
-single job; the job re-queues itself with growing delays (`Retry(defer=...)`). Active polls
+One job per waited step (`watch:{wizard}:{step}`), so however many processes ask, arq keeps a
+single job; the job re-queues itself with growing delays (`Retry(defer=...)`). Active watches
 are also kept in a Redis hash so a restarted worker can re-arm every one of them.
 """
 
@@ -17,11 +17,11 @@ from bot.state.keys import KeySpace
 
 log = logging.getLogger(__name__)
 
-POLL_FUNCTION = "poll_wizard"
+LOOK_FUNCTION = "look_at_wizard"
 
 
 @dataclass(frozen=True)
-class PollPolicy:
+class WatchPolicy:
     """A few seconds at first, then slower, bounded; then give up with a message."""
 
     first_delay: float = 3.0
@@ -54,30 +54,30 @@ def _member(chat_id: int, wizard_id: str) -> str:
     return f"{chat_id}|{wizard_id}"
 
 
-class PollScheduler:
-    def __init__(self, arq: ArqRedis, keys: KeySpace, policy: PollPolicy) -> None:
+class Watches:
+    def __init__(self, arq: ArqRedis, keys: KeySpace, policy: WatchPolicy) -> None:
         self._arq = arq
         self._keys = keys
         self.policy = policy
 
     async def watch(self, chat_id: int, wizard_id: str, step_id: str | None) -> None:
         await self._arq.hset(  # type: ignore[misc]
-            self._keys.active_polls(), _member(chat_id, wizard_id), step_id or ""
+            self._keys.active_watches(), _member(chat_id, wizard_id), step_id or ""
         )
         await self._enqueue(chat_id, wizard_id, step_id)
 
     async def forget(self, chat_id: int, wizard_id: str, step_id: str | None = None) -> None:
         """Stop watching; with `step_id`, only if that is still the step being watched (a turn
         may already have started watching the next one)."""
-        key, member = self._keys.active_polls(), _member(chat_id, wizard_id)
+        key, member = self._keys.active_watches(), _member(chat_id, wizard_id)
         if step_id is None:
             await self._arq.hdel(key, member)  # type: ignore[misc]
         else:
             await self._arq.eval(_FORGET_IF_STEP, 1, key, member, step_id or "")  # type: ignore[misc]
 
     async def rearm(self) -> int:
-        """Enqueue a job for every active poll; existing jobs make this a no-op for them."""
-        entries = await self._arq.hgetall(self._keys.active_polls())  # type: ignore[misc]
+        """Enqueue a job for every active watch; existing jobs make this a no-op for them."""
+        entries = await self._arq.hgetall(self._keys.active_watches())  # type: ignore[misc]
         for member, step in entries.items():
             chat, wizard = member.decode().split("|", 1)
             await self._enqueue(int(chat), wizard, step.decode() or None)
@@ -85,13 +85,13 @@ class PollScheduler:
 
     async def _enqueue(self, chat_id: int, wizard_id: str, step_id: str | None) -> None:
         job = await self._arq.enqueue_job(
-            POLL_FUNCTION,
+            LOOK_FUNCTION,
             chat_id,
             wizard_id,
             step_id,
-            _job_id=self._keys.poll_job(wizard_id, step_id),
+            _job_id=self._keys.watch_job(wizard_id, step_id),
             _queue_name=self._keys.job_queue(),
             _defer_by=self.policy.first_delay,
         )
         if job is None:
-            log.debug("poll for wizard %s already scheduled", wizard_id)
+            log.debug("watch of wizard %s already scheduled", wizard_id)

@@ -3,13 +3,13 @@ import logging
 import pytest
 from telegram.error import Conflict
 
-from bot.app import _polling_problem
+from bot.cli import _polling_problem
 
 
 def test_a_second_poller_is_one_warning_line_not_a_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="bot.cli"):
         _polling_problem(Conflict("terminated by other getUpdates request"))
     (record,) = caplog.records
     assert record.levelno == logging.WARNING and record.exc_info is None

@@ -17,18 +17,18 @@ from dialogs.events import (
     Begin,
     Cancel,
     CheckNow,
+    Effect,
     Event,
     Help,
     Intent,
     Language,
+    Outcome,
     Tap,
     Text,
     WizardChanged,
 )
-from dialogs.outcome import Effect, Outcome
-from dialogs.port import KrakenPort
 from dialogs.screen import CallbackButton, Screen, UrlButton
-from dialogs.snapshots import WizardSnapshots
+from dialogs.wizard import KrakenPort, WizardSnapshots
 from kraken.models import Wizard
 
 ClockHook = Callable[[float], Awaitable[object] | object]

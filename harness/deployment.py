@@ -24,11 +24,11 @@ from starlette.applications import Starlette
 from telegram import Update
 
 from bot.config import Settings
-from bot.notifier import NotifierContext, poll_wizard
-from bot.polling import PollPolicy
+from bot.notifier import NotifierContext, look_at_wizard
 from bot.runtime import Runtime, open_runtime
-from bot.service import PollResult
+from bot.turns import LookResult
 from bot.updates import handle_update
+from bot.watches import WatchPolicy
 from bot.web import create_web_app
 from sandbox.kraken import Sandbox, SandboxConfig
 from sandbox.kraken import create_app as create_sandbox_app
@@ -163,15 +163,15 @@ class InProcessDeployment:
         Returns the job's result ("changed", "gone", ...), or the delay in seconds before the
         job's next look while the wizard is still waiting.
         """
-        conv = await self.runtime.service.peek(chat_id)
+        conv = await self.runtime.turns.peek(chat_id)
         if conv is None or conv.wizard_id is None:
-            return PollResult.GONE.value
+            return LookResult.GONE.value
         ctx = {
-            "notifier": NotifierContext(self.runtime.service, self.runtime.polls),
+            "notifier": NotifierContext(self.runtime.turns, self.runtime.watches),
             "job_try": attempt,
         }
         try:
-            result = await poll_wizard(ctx, chat_id, conv.wizard_id, conv.step_id)
+            result = await look_at_wizard(ctx, chat_id, conv.wizard_id, conv.step_id)
         except Retry as retry:
             return float(retry.defer_score or 0) / 1000
         return result
@@ -183,7 +183,7 @@ async def in_process_deployment(
     *,
     accounts: Sequence[str] = ("A-SANDBOX1",),
     time_scale: float = 1.0,
-    policy: PollPolicy | None = None,
+    policy: WatchPolicy | None = None,
     paced: bool = False,
     wrap_kraken: TransportWrapper | None = None,
     prefix: str = "sfa:",
