@@ -25,7 +25,6 @@ from scripts.processes import free_port
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
-BOT_APP_EXISTS = (ROOT / "bot" / "app.py").exists()
 DEMO_TIMEOUT = 180.0
 
 CHAT_URL = re.compile(r"http://127\.0\.0\.1:(\d+)/\?user=1001&name=Alex")
@@ -96,9 +95,6 @@ WITH_AND_WITHOUT_BOT = [
     pytest.param(
         True,
         id="with-bot",
-        marks=pytest.mark.skipif(
-            not BOT_APP_EXISTS, reason="bot/app.py (python -m bot run) is not written yet"
-        ),
     ),
     pytest.param(False, id="no-bot"),
 ]
@@ -174,7 +170,7 @@ class LineReader:
 @pytest.fixture
 def demo_process(ports: Ports, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     proc = subprocess.Popen(
-        demo_argv(ports, tmp_path, *bot_args(BOT_APP_EXISTS)),
+        demo_argv(ports, tmp_path, *bot_args(True)),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
