@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         validation_alias=_env("WATCH_GIVE_UP_AFTER", "POLL_GIVE_UP_AFTER"),
     )
 
+    # How long a test charge takes (Kraken does not say; the progress bar is drawn from it)
+    # and how often a wait's progress line is refreshed.
+    test_charge_seconds: float = Field(default=420.0, gt=0, le=7200)
+    progress_every: float = Field(default=45.0, ge=1, le=3600)
+
     def watch_policy(self) -> WatchPolicy:
         return WatchPolicy(
             first_delay=self.watch_first_delay,

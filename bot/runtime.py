@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 from arq.connections import ArqRedis
@@ -29,7 +30,7 @@ from bot.state.conversations import ConversationStore
 from bot.state.inbound import ChatRate, UpdateLedger
 from bot.state.keys import KeySpace
 from bot.state.oauth import OAuthStates
-from bot.turns import Turns
+from bot.turns import Turns, WaitFigures
 from bot.updates import LedgeredUpdates, OrphanSweeper
 from bot.watches import Watches, WatchPolicy
 from kraken import ApiKeyCredentials, KrakenClient
@@ -150,6 +151,10 @@ async def open_runtime(
         bindings=ChatBindings(connection.client, keys, settings.binding_ttl),
         handoff=handoff,
         metrics=metrics,
+        waits=WaitFigures(
+            test_charge=timedelta(seconds=settings.test_charge_seconds),
+            progress_every=timedelta(seconds=settings.progress_every),
+        ),
         default_locale=settings.default_locale,
     )
     Handlers(

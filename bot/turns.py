@@ -8,18 +8,22 @@ interleave for one chat, and whichever comes second sees what the first did.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
 
 from telegram import Bot
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
 
 from bot import screens
-from bot.delivery import show
+from bot.delivery import LiveMessage, render, show
 from bot.handoff.service import HandoffError, HandoffGrant, HandoffService
 from bot.metrics import Metrics
 from bot.state.bindings import Binding, ChatBindings
@@ -27,7 +31,7 @@ from bot.state.conversations import ConversationStore, StoredConversation
 from bot.state.oauth import OAuthStates
 from bot.watches import Watches
 from dialogs.callback_data import Action, decode
-from dialogs.conversation import Conversation
+from dialogs.conversation import Conversation, utcnow
 from dialogs.engine import handle
 from dialogs.events import (
     Begin,
@@ -37,6 +41,7 @@ from dialogs.events import (
     NotifySupport,
     OfferSwitch,
     Outcome,
+    Progress,
     RecordOAuthState,
     StartWatching,
     StopWatching,
@@ -63,8 +68,20 @@ DEFAULT_PROPERTY_ID = 1
 # A chat never bound to an account is kept only long enough to edit its last message and
 # remember a chosen language: nothing about strangers piles up in Redis.
 STRANGER_TTL = timedelta(days=1)
+# "typing…" once a turn has waited this long on Kraken, renewed while it lasts.
+TYPING_AFTER_S = 1.0
+TYPING_EVERY_S = 4.5
 # Events that act on the account's wizard: only the chat that drives the account may send them.
 _ACTING = (Tap, Text, CheckNow, Cancel)
+
+
+@dataclass(frozen=True)
+class WaitFigures:
+    """What we know of waits that Kraken does not say: how long a test charge takes, and how
+    often a wait's progress line is refreshed."""
+
+    test_charge: timedelta = timedelta(minutes=7)
+    progress_every: timedelta = timedelta(seconds=45)
 
 
 class LookResult(Enum):
@@ -86,9 +103,13 @@ class Turns:
         handoff: HandoffService,
         metrics: Metrics,
         default_locale: str,
+        waits: WaitFigures | None = None,
     ) -> None:
         self.store = store
         self.handoff = handoff
+        self.waits = waits or WaitFigures()
+        # Progress lines are drawn against this (tests move it; waits are wall-clock long).
+        self.clock: Callable[[], datetime] = utcnow
         self.kraken = kraken
         self.bot = bot
         self.watches = watches
@@ -141,7 +162,8 @@ class Turns:
             before_state, before_wizard = conv.state, conv.wizard_id
             next_event: Event | None = event
             while next_event is not None:
-                outcome = await handle(conv, next_event, self.kraken, self.snapshots)
+                async with self._typing(chat_id, enabled=not notify):
+                    outcome = await handle(conv, next_event, self.kraken, self.snapshots)
                 after = outcome.conversation
                 delivered = False
                 try:
@@ -161,6 +183,29 @@ class Turns:
         self.metrics.handler_latency.observe(time.perf_counter() - started)
         for other_chat, key in told:
             await self._tell_driver_changed(other_chat, key)
+
+    @contextlib.asynccontextmanager
+    async def _typing(self, chat_id: int, *, enabled: bool) -> AsyncIterator[None]:
+        """While Kraken takes more than a moment to answer the customer, say "typing…"
+        (Telegram shows it for about five seconds, so it is renewed)."""
+        if not enabled:
+            yield
+            return
+
+        async def keep_typing() -> None:
+            await asyncio.sleep(TYPING_AFTER_S)  # a timer is the point: only slow answers
+            while True:
+                with contextlib.suppress(TelegramError):
+                    await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
+                await asyncio.sleep(TYPING_EVERY_S)
+
+        typing = asyncio.create_task(keep_typing(), name=f"typing {chat_id}")
+        try:
+            yield
+        finally:
+            typing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await typing
 
     async def _drives(self, chat_id: int, conv: Conversation) -> bool:
         """Whether this chat may act on its account's wizard (see `ChatBindings`)."""
@@ -233,7 +278,7 @@ class Turns:
         async with self.store.lock(chat_id, ttl=LOCK_TTL):
             stored = await self.store.load(chat_id)
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
-            conv = await self._deliver(chat_id, conv, shown, notify=False)
+            conv = await self._deliver(chat_id, conv, shown, notify=False, aside=True)
             await self._save(chat_id, stored, conv)
 
     async def look(self, chat_id: int, wizard_id: str, step_id: str | None) -> LookResult:
@@ -248,23 +293,49 @@ class Turns:
             return LookResult.GONE  # another chat took the onboarding over and watches it
         wizard = await self.kraken.wizard(conv.account_number, wizard_id)
         if unchanged(conv, wizard):
+            now = self.clock()
+            if self._progress_due(conv, now):
+                seconds = self.waits.test_charge.total_seconds()
+                await self.run(chat_id, Progress(wizard, now, seconds))
             return LookResult.WAITING
         await self.run(chat_id, WizardChanged(wizard), notify=True)
         return LookResult.CHANGED
 
+    def _progress_due(self, conv: Conversation, now: datetime) -> bool:
+        """At a gentle pace: Telegram counts edits too, and a line that changes every few
+        seconds reads as nervous, not as progress."""
+        last = conv.progress_shown_at or conv.waiting_since
+        return last is not None and now - last >= self.waits.progress_every
+
     # ------------------------------------------------------------------ parts
 
     async def _deliver(
-        self, chat_id: int, conv: Conversation, shown: Sequence[Screen], notify: bool
+        self,
+        chat_id: int,
+        conv: Conversation,
+        shown: Sequence[Screen],
+        notify: bool,
+        *,
+        aside: bool = False,
     ) -> Conversation:
-        message_id = conv.message_id
+        """Show the screens; the last one becomes the live message. `aside`: messages
+        without buttons (help, status, errors) go out beside the wizard and leave its live
+        message, and its buttons, where they are."""
+        live = LiveMessage(conv.message_id, conv.message_buttons, conv.message_text)
         for screen in shown:
             if notify:
                 screen = replace(screen, delivery=Delivery.SEND)
-            message_id = await show(self.bot, chat_id, message_id, screen)
-        if message_id == conv.message_id:
-            return conv
-        return conv.model_copy(update={"message_id": message_id})
+            if aside and not screen.buttons():
+                await self.bot.send_message(chat_id=chat_id, **render(screen).as_kwargs())  # type: ignore[arg-type]
+                continue
+            live = await show(self.bot, chat_id, live, screen)
+        return conv.model_copy(
+            update={
+                "message_id": live.message_id,
+                "message_buttons": live.buttons,
+                "message_text": live.text,
+            }
+        )
 
     async def _save(
         self, chat_id: int, stored: StoredConversation | None, conv: Conversation

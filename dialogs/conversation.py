@@ -38,7 +38,12 @@ class Conversation(BaseModel):
     state: State = State.NOT_LINKED
     locale: str = "en"
     locale_override: bool = False
+    # The live message: the one message that carries wizard buttons (see bot.delivery).
     message_id: int | None = None
+    message_buttons: bool = False
+    # Its text without the footer, kept only while it shows one (to finalise it later).
+    message_text: str | None = None
+    progress_shown_at: datetime | None = None
     list_page: int = 0
     list_filter: str = ""
     device_name: str | None = None

@@ -36,6 +36,7 @@ from dialogs.events import (
     NotifySupport,
     OfferSwitch,
     Outcome,
+    Progress,
     ReAuthenticate,
     RecordOAuthState,
     Resume,
@@ -47,7 +48,7 @@ from dialogs.events import (
     Text,
     WizardChanged,
 )
-from dialogs.i18n import resolve_locale, t
+from dialogs.i18n import has_key, resolve_locale, t
 from dialogs.machine import LISTS, State, Trigger, allows, fire, state_for, wait_reason
 from dialogs.render import render_step, with_notice
 from dialogs.render.common import bound_step, support_reference
@@ -154,6 +155,8 @@ async def _dispatch(turn: Turn, event: Event) -> None:
             await _check_now(turn)
         case WizardChanged(wizard=wizard):
             _wizard_changed(turn, wizard)
+        case Progress():
+            _progress(turn, event)
         case AuthCallback(continuation_uri=uri):
             await _auth_callback(turn, uri)
         case Cancel():
@@ -684,6 +687,47 @@ def _wizard_changed(turn: Turn, wizard: Wizard) -> None:
     if unchanged(conv, wizard):
         return
     turn.arrive(wizard)
+
+
+# Cells of the progress bar of a wait whose length we know.
+PROGRESS_CELLS = 7
+
+
+def _progress(turn: Turn, event: Progress) -> None:
+    """Refresh the progress line of the wait the chat shows (an edit, no notification)."""
+    conv, wizard = turn.conv, event.wizard
+    if conv.state not in (State.WAITING, State.TEST_CHARGE_RUNNING) or not conv.waiting_since:
+        return
+    if wizard.id != conv.wizard_id:
+        return
+    if not unchanged(conv, wizard):
+        turn.arrive(wizard)  # the wait is over after all: that is news, not progress
+        return
+    step = wizard.current_step
+    elapsed = max(0.0, (event.now - conv.waiting_since).total_seconds())
+    expected = event.test_charge_seconds if isinstance(step, TestChargeStep) else None
+    turn.delivery = Delivery.EDIT
+    conv.progress_shown_at = event.now
+    screen = render_step(conv, step)
+    turn.show(replace(screen, footer=progress_line(conv, step, elapsed, expected)))
+
+
+def progress_line(
+    conv: Conversation, step: Step | None, elapsed: float, expected: float | None
+) -> str:
+    """ "▰▰▰▱▱▱▱ about 4 minutes left" for a wait of known length, else how long so far."""
+    if expected:
+        done = min(1.0, elapsed / expected)
+        filled = round(done * PROGRESS_CELLS)
+        bar = "▰" * filled + "▱" * (PROGRESS_CELLS - filled)
+        remaining = expected - elapsed
+        if remaining < 30:
+            return f"{bar} {t(conv.locale, 'progress.any_moment')}"
+        return f"{bar} {t(conv.locale, 'progress.left', max(1, round(remaining / 60)))}"
+    typename = step.typename if step is not None else ""
+    key = f"progress.what.{typename}"
+    what = t(conv.locale, key if has_key(key) else "progress.what.other")
+    return t(conv.locale, "progress.so_far", int(elapsed // 60), what=what)
 
 
 async def _auth_callback(turn: Turn, uri: str) -> None:

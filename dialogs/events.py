@@ -4,6 +4,7 @@ comes out of it (the next conversation, screens, and effects for the bot to carr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from dialogs.conversation import Conversation
@@ -73,6 +74,17 @@ class WizardChanged:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """The notifier looked and the wizard still waits: refresh the wait's progress line.
+
+    ``test_charge_seconds``: how long a test charge takes (our figure; Kraken gives none)."""
+
+    wizard: Wizard
+    now: datetime
+    test_charge_seconds: float
+
+
+@dataclass(frozen=True)
 class AuthCallback:
     """The OAuth provider redirected to our callback with this full URL.
 
@@ -105,6 +117,7 @@ Event = (
     | Text
     | CheckNow
     | WizardChanged
+    | Progress
     | AuthCallback
     | Cancel
     | Help

@@ -42,6 +42,9 @@ class InputExpectation:
 class Screen:
     text: str
     keyboard: list[list[Button]] = field(default_factory=list)
+    # A line under the text that changes while the screen stays (a wait's progress); when
+    # the chat moves on, the message keeps its text and this line becomes a tick.
+    footer: str | None = None
     expects: InputExpectation | None = None
     delivery: Delivery = Delivery.EDIT
     parse_mode: str = "HTML"
