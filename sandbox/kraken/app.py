@@ -6,11 +6,20 @@ import asyncio
 import logging
 import secrets
 from collections import deque
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
 
 from ariadne import graphql
-from graphql import FieldNode, GraphQLSchema, OperationDefinitionNode, parse
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+    validate,
+)
 from graphql.error import GraphQLSyntaxError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,10 +28,11 @@ from starlette.routing import Route
 
 from .clock import SandboxClock
 from .config import SandboxConfig
-from .engine import TEST_CHARGE_OUTCOMES
+from .devices import TEST_CHARGE_OUTCOMES
 from .errors import KrakenError
 from .faults import Fault
 from .graphql_api import RequestContext, build_schema, format_error
+from .models import TESLA_GRANTS
 from .pages import BAD_GATEWAY_PAGE, consent_page, decision_redirect, error_page, landing_page
 from .service import Sandbox
 
@@ -33,9 +43,8 @@ def _operation_names(body: dict[str, Any]) -> tuple[set[str], list[str]]:
     """Operation name plus top-level field names (what faults match), and the field names."""
     names = {str(body["operationName"])} if body.get("operationName") else set()
     fields: list[str] = []
-    try:
-        document = parse(str(body.get("query") or ""))
-    except GraphQLSyntaxError:
+    document = _parsed(str(body.get("query") or ""))
+    if document is None:
         return names, fields
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
@@ -59,6 +68,26 @@ def _injected_error(code: str, fields: list[str]) -> dict[str, Any]:
     if not errors:
         errors = [{"message": error.spec.message, "extensions": error.extensions()}]
     return {"data": None, "errors": errors}
+
+
+@lru_cache(maxsize=512)
+def _parsed(query: str) -> DocumentNode | None:
+    """Clients send the same few documents: each is parsed (and validated) once."""
+    try:
+        return parse(query)
+    except GraphQLSyntaxError:
+        return None
+
+
+@lru_cache(maxsize=512)
+def _valid_document(schema: GraphQLSchema, query: str) -> DocumentNode | None:
+    """None for a document that does not parse or validate (ariadne then says why)."""
+    document = _parsed(query)
+    return None if document is None or validate(schema, document) else document
+
+
+def _already_valid(*_: Any, **__: Any) -> list[GraphQLError]:
+    return []
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -88,10 +117,14 @@ class SandboxApp:
             if fault.code:
                 return JSONResponse(_injected_error(fault.code, fields))
         context = RequestContext(self.sandbox, request.headers.get("authorization"))
+        query = body.get("query")
+        document = _valid_document(self.schema, query) if isinstance(query, str) else None
         _, result = await graphql(
             self.schema,
             body,
             context_value=context,
+            query_document=document,
+            query_validator=_already_valid if document is not None else None,
             error_formatter=format_error,
             logger=logger,
         )
@@ -121,7 +154,16 @@ class SandboxApp:
     # --- test hooks --------------------------------------------------------------------------
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok", "now": self.sandbox.clock.now()})
+        config = self.sandbox.config
+        return JSONResponse(
+            {
+                "status": "ok",
+                "now": self.sandbox.clock.now(),
+                "flavour": config.flavour,
+                "removed": list(config.removed),
+                "removalDate": config.removal_date.isoformat() if config.removal_date else None,
+            }
+        )
 
     async def reset(self, request: Request) -> Response:
         self.sandbox.reset()
@@ -170,6 +212,8 @@ class SandboxApp:
         unknown = [o for o in outcomes if o not in TEST_CHARGE_OUTCOMES]
         if unknown:
             return JSONResponse({"error": f"unknown test charge outcomes {unknown}"}, 400)
+        if body.get("teslaGrant", "OK") not in TESLA_GRANTS:
+            return JSONResponse({"error": f"teslaGrant is one of {', '.join(TESLA_GRANTS)}"}, 400)
         scenario = self.sandbox.engine.scenario(account)
         if "teslaVehicles" in body:
             scenario.tesla_vehicles = int(body["teslaVehicles"])
@@ -179,6 +223,14 @@ class SandboxApp:
             scenario.vehicle_ready_after_seconds = float(body["vehicleReadyAfterSeconds"])
         if "eligibleDeviceTypes" in body:
             scenario.eligible_device_types = list(body["eligibleDeviceTypes"]) or None
+        if "teslaGrant" in body:
+            scenario.tesla_grant = str(body["teslaGrant"])
+        if "virtualKeyAdded" in body:
+            scenario.virtual_key_added = bool(body["virtualKeyAdded"])
+        if "registrationFailures" in body:
+            scenario.registration_failures = int(body["registrationFailures"])
+        if "deviceTaken" in body:
+            scenario.device_taken = bool(body["deviceTaken"])
         return JSONResponse(
             {
                 "accountNumber": account,
@@ -186,14 +238,23 @@ class SandboxApp:
                 "testChargeOutcomes": list(scenario.test_charge_outcomes),
                 "vehicleReadyAfterSeconds": scenario.vehicle_ready_after_seconds,
                 "eligibleDeviceTypes": scenario.eligible_device_types,
+                "teslaGrant": scenario.tesla_grant,
+                "virtualKeyAdded": scenario.virtual_key_added,
+                "registrationFailures": scenario.registration_failures,
+                "deviceTaken": scenario.device_taken,
             }
         )
 
 
 def create_app(config: SandboxConfig | None = None, clock: SandboxClock | None = None) -> Starlette:
-    """The ASGI app; `app.state.sandbox` exposes the clock, engine and tokens to tests."""
+    """The ASGI app; `app.state.sandbox` exposes the clock, engine and tokens to tests.
+
+    Raises `SchemaError` (a ValueError) when `config.removed` names what the flavour lacks.
+    """
     sandbox = Sandbox(config or SandboxConfig(), clock)
-    handlers = SandboxApp(sandbox, build_schema())
+    config = sandbox.config
+    schema = build_schema(config.flavour, config.removed, config.removal_date)
+    handlers = SandboxApp(sandbox, schema)
     routes = [
         Route("/v1/graphql/", handlers.graphql, methods=["POST"]),
         Route("/oauth/landing", handlers.landing, methods=["GET"]),

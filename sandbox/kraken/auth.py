@@ -66,11 +66,13 @@ class TokenService:
         given = {k: v for k, v in credentials.items() if v is not None}
         if "APIKey" in given:
             if given["APIKey"] not in self._config.api_keys:
+                code = self._code("KT-CT-1139")
                 raise KrakenError(
-                    "KT-CT-1139",
+                    code,
                     validation_errors=[
-                        FieldError("KT-CT-1139", "Authentication failed.", ("input", "apiKey"))
+                        FieldError(code, "Authentication failed.", ("input", "apiKey"))
                     ],
+                    description="Authentication failed.",
                 )
             return self._issue(Principal("organization:sandbox", "API_KEY", None))
         if "refreshToken" in given:
@@ -90,11 +92,13 @@ class TokenService:
                 given.get("email") != self._config.user_email
                 or given.get("password") != self._config.user_password
             ):
+                code = self._code("KT-CT-1138")
                 raise KrakenError(
-                    "KT-CT-1138",
+                    code,
                     validation_errors=[
-                        FieldError("KT-CT-1138", "Invalid email or password.", ("input", "email"))
+                        FieldError(code, "Invalid email or password.", ("input", "email"))
                     ],
+                    description="Please make sure the email and password are correct.",
                 )
             principal = Principal(
                 f"user:{self._config.user_email}",
@@ -108,6 +112,11 @@ class TokenService:
                 FieldError("KT-CT-1135", "Provide one authentication method.", ("input",))
             ],
         )
+
+    def _code(self, uk_code: str) -> str:
+        """The ResiFlex EU reference lists only KT-CT-1134/1135 for obtainKrakenToken; the
+        specific codes UK clients see (1138 password, 1139 API key) are UK-only here."""
+        return uk_code if self._config.is_uk else "KT-CT-1134"
 
     def _issue(self, principal: Principal) -> dict[str, Any]:
         now = int(self._clock.now())

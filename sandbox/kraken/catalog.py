@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 NO_CHARGE_POINT = "cp-make:none"
+NO_VEHICLE = "ev-make:none"
 
 
 def slug(text: str) -> str:
@@ -67,8 +68,11 @@ class ChargePointVariant(_Variant):
 
 
 @dataclass(frozen=True)
-class HeatPumpMake(_Integrated):
+class _Make(_Integrated):
+    """A catalog row that is a whole make (heat pumps, batteries and inverters)."""
+
     raw: dict[str, Any]
+    id_prefix: ClassVar[str]
 
     @property
     def make(self) -> str:
@@ -76,11 +80,58 @@ class HeatPumpMake(_Integrated):
 
     @property
     def option_id(self) -> str:
-        return f"hp-make:{slug(self.make)}"
+        return f"{self.id_prefix}:{slug(self.make)}"
+
+
+@dataclass(frozen=True)
+class HeatPumpMake(_Make):
+    id_prefix = "hp-make"
 
     @property
     def display_name(self) -> str:
         return f"{self.make} heat pump"
+
+
+@dataclass(frozen=True)
+class HeatPumpVariant:
+    make: HeatPumpMake
+    model: str
+
+    @property
+    def option_id(self) -> str:
+        return f"hp:{slug(self.make.make)}:{slug(self.model)}"
+
+
+@dataclass(frozen=True)
+class SessionDevice:
+    """A device the customer's account at the manufacturer holds."""
+
+    id: str
+    device_type: str
+    make: str
+    model: str
+    name: str
+
+    @property
+    def option_id(self) -> str:
+        return f"session:{self.id}"
+
+
+@dataclass(frozen=True)
+class InverterMake(_Make):
+    """A battery / solar inverter make and the devices its sandbox customer account holds."""
+
+    id_prefix = "inverter-make"
+
+    def serves(self, device_type: str) -> bool:
+        return device_type in self.raw["deviceTypes"]
+
+    def devices(self, device_type: str) -> list[SessionDevice]:
+        return [
+            SessionDevice(d["id"], d["deviceType"], self.make, d["model"], d["name"])
+            for d in self.raw["devices"]
+            if d["deviceType"] == device_type
+        ]
 
 
 class Catalog:
@@ -90,6 +141,7 @@ class Catalog:
         self._ev_makes: list[dict[str, Any]] = data["electricVehicles"]
         self._cp_makes: list[dict[str, Any]] = data["chargePoints"]
         self.heat_pumps = [HeatPumpMake(raw) for raw in data["heatPumps"]]
+        self.inverters = [InverterMake(raw) for raw in data["inverters"]]
         self._ev_variants = {
             v.option_id: v
             for make in self._ev_makes
@@ -145,6 +197,20 @@ class Catalog:
 
     def heat_pump(self, option_id: str) -> HeatPumpMake | None:
         return next((h for h in self.heat_pumps if h.option_id == option_id), None)
+
+    def heat_pump_variants(self, make_option: str) -> list[HeatPumpVariant]:
+        make = self.heat_pump(make_option)
+        return [] if make is None else [HeatPumpVariant(make, m) for m in make.raw["models"]]
+
+    def heat_pump_variant(self, make_option: str, option_id: str) -> HeatPumpVariant | None:
+        variants = self.heat_pump_variants(make_option)
+        return next((v for v in variants if v.option_id == option_id), None)
+
+    def inverter_makes(self, device_type: str) -> list[InverterMake]:
+        return [i for i in self.inverters if i.serves(device_type)]
+
+    def inverter(self, option_id: str) -> InverterMake | None:
+        return next((i for i in self.inverters if i.option_id == option_id), None)
 
 
 @cache

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
+
+from .flavours import DEFAULT_FLAVOUR, FLAVOURS
 
 DEFAULT_API_KEY = "sandbox-api-key"
 DEFAULT_ACCOUNT = "A-SANDBOX1"
@@ -29,6 +32,9 @@ class SandboxConfig:
 
     `public_url` is where browsers reach the sandbox (consent pages); `redirect_uri` is where
     the fake manufacturer sends the user back to (the bot sets it to its own callback).
+    `flavour` picks the instance emulated (`eu`: the ResiFlex EU seed; `uk`: plus the UK-only
+    fields, steps and codes); `removed` and `removal_date` drop fields from its schema the way
+    an instance past a deprecation's removal date has (see flavours.py).
     """
 
     public_url: str = "http://127.0.0.1:8010"
@@ -44,6 +50,17 @@ class SandboxConfig:
     # Real seconds a wizard mutation holds the wizard's lock (a stand-in for Kraken's own
     # database work); a second mutation arriving meanwhile gets KT-CT-4372.
     commit_seconds: float = 0.02
+    flavour: str = DEFAULT_FLAVOUR
+    removed: tuple[str, ...] = ()
+    removal_date: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.flavour not in FLAVOURS:
+            raise ValueError(f"unknown flavour {self.flavour!r}; choose from {', '.join(FLAVOURS)}")
+
+    @property
+    def is_uk(self) -> bool:
+        return self.flavour == "uk"
 
     @property
     def landing_uri(self) -> str:
@@ -68,6 +85,12 @@ class SandboxConfig:
             values["time_scale"] = float(scale)
         if accounts := os.environ.get("KRAKEN_SANDBOX_ACCOUNTS"):
             values["accounts"] = parse_accounts(accounts)
+        if flavour := os.environ.get("KRAKEN_SANDBOX_FLAVOUR"):
+            values["flavour"] = flavour
+        if removed := os.environ.get("KRAKEN_SANDBOX_REMOVED"):
+            values["removed"] = parse_names(removed)
+        if date := os.environ.get("KRAKEN_SANDBOX_DATE"):
+            values["removal_date"] = dt.date.fromisoformat(date)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -76,3 +99,8 @@ def parse_accounts(text: str) -> tuple[str, ...]:
     """`A-1,A-2` -> both, always keeping the seeded account first."""
     extra = [a.strip() for a in text.split(",") if a.strip()]
     return tuple(dict.fromkeys([DEFAULT_ACCOUNT, *extra]))
+
+
+def parse_names(text: str) -> tuple[str, ...]:
+    """`a,B.c` -> ("a", "B.c"): the `--removed` list."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())

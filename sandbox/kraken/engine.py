@@ -13,16 +13,28 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .catalog import Catalog
 from .clock import SandboxClock
 from .config import SandboxConfig
+from .devices import (
+    REFUSAL_REASONS,
+    VIRTUAL_KEY_FAILURE_REASON,
+    VIRTUAL_KEY_MISSING,
+    failure_error,
+    refusal_error,
+    trigger_refusal,
+)
 from .errors import FieldError, KrakenError
 from .journeys import (
+    BATTERIES,
+    ELECTRIC_VEHICLES,
+    HEAT_PUMPS,
+    INVERTERS,
     LIST_STEPS,
     NO_REAUTH_PROVIDERS,
+    TESLA_REMEDIES,
     FlowStep,
     Target,
     flow_step,
@@ -30,32 +42,13 @@ from .journeys import (
     scripted_test_charge,
     target_of,
 )
-from .models import AccountScenario, Device, Step, Wizard, WizardStatus
+from .models import AccountScenario, Device, Step, Wizard, WizardStatus, seeded_scenarios
 from .steps import StepFactory
 
-ELIGIBLE_DEVICE_TYPES = ["ELECTRIC_VEHICLES", "HEAT_PUMPS"]
-REFUSAL_REASONS = {
-    "DEVICE_LIVE": "The device is already live.",
-    "DEVICE_ONBOARDING_IN_PROGRESS": "The device is still being onboarded.",
-    "DEVICE_RETIRED": "The device has been retired.",
-    "DEVICE_SUSPENDED": "Smart control of the device is suspended.",
-    "DEVICE_DISCONNECTED": "The device is not plugged in.",
-    "DEVICE_ALREADY_CHARGING": "The device is already charging.",
-    "DEVICE_AWAY_FROM_HOME": "The device is away from home.",
-    "DEVICE_NO_LOCATION_CONFIGURED": "The device has no home location configured.",
-    "DEVICE_LOCATION_UNABLE_TO_IDENTIFY": "The device's location could not be identified.",
-    "DEVICE_LOCATION_MISSING": "The device did not report a location.",
-}
-FAILURE_REASONS = {
-    "UNKNOWN": "The test charge failed for an unknown reason.",
-    "ASSESSMENTS_FAILED": "Both power-based and charge status-based assessments failed.",
-    "NOT_AT_HOME": "The vehicle was not at home during the test charge.",
-    "UNABLE_TO_COMMUNICATE": "We could not communicate with the device.",
-    "SOC_LIMIT_REACHED": "The battery reached its charge limit.",
-    "ERROR": "The device reported an error.",
-}
-TEST_CHARGE_OUTCOMES = frozenset({"OK", *REFUSAL_REASONS, *FAILURE_REASONS})
+ELIGIBLE_DEVICE_TYPES = [ELECTRIC_VEHICLES, HEAT_PUMPS, BATTERIES, INVERTERS]
 REWINDABLE_STEPS = frozenset({*LIST_STEPS, "SelectVehicleOrChargePoint"})
+SELECTABLE_STEPS = frozenset({*LIST_STEPS, "TeslaRegistrationFailed"})
+DEVICE_TAKEN = {"errorCode": "KT-CT-4324", "description": "Device already registered error."}
 
 Action = Callable[[Wizard], None]
 
@@ -65,11 +58,12 @@ class WizardEngine:
         self.config = config
         self.clock = clock
         self.catalog = catalog
+        self.uk = config.is_uk
         self._steps = StepFactory(config, catalog)
         self.wizards: dict[str, Wizard] = {}
         self.devices: dict[str, Device] = {}
-        self.scenarios: dict[str, AccountScenario] = {}
-        self.properties: dict[str, set[int]] = {a: {1} for a in config.accounts}
+        self.scenarios: dict[str, AccountScenario] = seeded_scenarios()
+        self.properties: dict[str, set[int]] = {a: {1} for a in (*config.accounts, *self.scenarios)}
         self._locks: dict[str, asyncio.Lock] = {}
 
     # --- accounts ----------------------------------------------------------------------------
@@ -133,7 +127,8 @@ class WizardEngine:
 
     @staticmethod
     def is_resumable(wizard: Wizard) -> bool:
-        return wizard.status is WizardStatus.ACTIVE
+        current = wizard.current
+        return current is not None and current.kind != "TerminalError"
 
     def display_name(self, wizard: Wizard) -> str | None:
         if wizard.reauth_device_id is not None:
@@ -180,6 +175,12 @@ class WizardEngine:
                 return
             if step.kind == "TestCharge":
                 self._finish_test_charge(wizard, step)
+            elif self._registration_fails(wizard, step):
+                wizard.failed_registrations += 1
+                wizard.steps.pop()
+                retry = self._enter(wizard, FlowStep("Retry"), step.ready_at)
+                retry.hidden["retry"] = step.kind
+                wizard.steps.append(retry)
             else:
                 step.fields.update(
                     {k: True for k in ("deviceRegistered", "isLive") if k in step.fields}
@@ -233,8 +234,19 @@ class WizardEngine:
 
     # --- step mutations (each is an Action once its arguments are bound) ---------------------
 
-    def select_from_list(self, wizard: Wizard, step_id: str, option: str) -> None:
-        step = self._locate(wizard, step_id, LIST_STEPS)
+    def select_from_list(
+        self,
+        wizard: Wizard,
+        step_id: str,
+        option: str,
+        kinds: frozenset[str] = SELECTABLE_STEPS,
+    ) -> None:
+        """`selectFromListForSmartFlexOnboarding` (any list step, and the inferred answer to
+        TeslaRegistrationFailed), or a deprecated `select<Kind>...` when `kinds` is one kind."""
+        step = self._locate(wizard, step_id, kinds)
+        if step.kind == "TeslaRegistrationFailed":
+            self._choose_tesla_remedy(wizard, step, option)
+            return
         if option not in step.option_ids():
             raise KrakenError(
                 "KT-CT-4375",
@@ -243,6 +255,24 @@ class WizardEngine:
                 ],
             )
         self._answer(wizard, step, "selectedOptionId", option)
+
+    def _choose_tesla_remedy(self, wizard: Wizard, step: Step, option: str) -> None:
+        if option not in TESLA_REMEDIES:
+            raise KrakenError(
+                "KT-CT-4375",
+                validation_errors=[
+                    FieldError(
+                        "KT-CT-4375",
+                        f"Choose one of {', '.join(TESLA_REMEDIES)}.",
+                        ("input", "selectedOption"),
+                    )
+                ],
+            )
+        step.fields["modifyScopesSelected"] = TESLA_REMEDIES[option]
+        if TESLA_REMEDIES[option]:
+            self._advance(wizard, self.clock.now())  # on to TeslaModifyScopes
+        else:  # sign in to Tesla again
+            wizard.steps.append(self._enter(wizard, FlowStep("AuthFlow"), self.clock.now()))
 
     def select_integration(self, wizard: Wizard, step_id: str, choice: str | None) -> None:
         step = self._locate(wizard, step_id, {"SelectVehicleOrChargePoint"})
@@ -258,7 +288,7 @@ class WizardEngine:
         self._answer(wizard, step, "selectedIntegration", choice)
 
     def complete_auth_flow(self, wizard: Wizard, step_id: str, continuation_uri: str) -> None:
-        step = self._locate(wizard, step_id, {"AuthFlow"})
+        step = self._locate(wizard, step_id, {"AuthFlow", "TeslaModifyScopes"})
         query = parse_qs(urlsplit(continuation_uri).query)
         state = query.get("state", [None])[0]
         if state != step.hidden["state"] or not ({"code", "error"} & query.keys()):
@@ -275,6 +305,8 @@ class WizardEngine:
         if "error" in query:
             provider = step.hidden["provider"]
             retry = self._reenter(wizard)
+            if retry.kind != "AuthFlow":
+                return
             retry.fields["error"] = {
                 "__typename": "AuthFlowError",
                 "message": f"{provider.title()} did not grant access ({query['error'][0]}). "
@@ -285,15 +317,34 @@ class WizardEngine:
 
     def complete_virtual_key(self, wizard: Wizard, step_id: str) -> None:
         self._locate(wizard, step_id, {"TeslaSetupVirtualKey"})
+        wizard.virtual_key_confirmations += 1
         self._advance(wizard, self.clock.now())
+
+    def _virtual_key_added(self, wizard: Wizard) -> bool:
+        """The sandbox cannot see the car: a scenario says whether the customer really added
+        the key before confirming; a second confirmation is taken as real."""
+        scenario = self.scenario(wizard.account_number)
+        return scenario.virtual_key_added or wizard.virtual_key_confirmations > 1
 
     def complete_user_action(self, wizard: Wizard, step_id: str) -> None:
         self._locate(wizard, step_id, {"UserActionRequired"})
         self._advance(wizard, self.clock.now())
 
     def complete_retry(self, wizard: Wizard, step_id: str) -> None:
-        self._locate(wizard, step_id, {"Retry"})
-        self._advance(wizard, self.clock.now())
+        """Recreate the step that failed (a fresh instance, with a fresh wait)."""
+        step = self._locate(wizard, step_id, {"Retry"})
+        scenario = self.scenario(wizard.account_number)
+        failed = flow_step(wizard, self.catalog, scenario, step.hidden["retry"])
+        wizard.steps.append(self._enter(wizard, failed, self.clock.now()))
+
+    def _registration_fails(self, wizard: Wizard, step: Step) -> bool:
+        """uk: the account's scenario fails this many device registrations per wizard."""
+        failures = self.scenario(wizard.account_number).registration_failures
+        return (
+            self.uk
+            and step.kind == "SmartFlexOnboardingDeviceRegistration"
+            and wizard.failed_registrations < failures
+        )
 
     def complete_user_input(self, wizard: Wizard, step_id: str, raw_inputs: str) -> None:
         """Malformed input is a KT-CT-4378 with validationErrors; a value that fails the
@@ -338,16 +389,46 @@ class WizardEngine:
             raise KrakenError(
                 "KT-CT-4379", extra={"testChargeRefusalReasons": ["DEVICE_DISCONNECTED"]}
             )
+        self._begin_test_charge(wizard, step)
+
+    def trigger_test_charge(self, account_number: str) -> Device:
+        """`triggerTestCharge`: the account's newest EV or charger starts its test charge; the
+        wizard's TestCharge step follows as if `startTestCharge...` had been called."""
+        device = next(
+            (
+                d
+                for d in reversed(self.devices.values())
+                if d.account_number == account_number and d.device_type == ELECTRIC_VEHICLES
+            ),
+            None,
+        )
+        if device is None:
+            raise KrakenError("KT-CT-4362")
+        refusal = trigger_refusal(device)
+        if refusal is not None:
+            raise KrakenError("KT-CT-4355", extra={"testChargeRefusalReasons": [refusal]})
+        wizard = self.wizard(device.wizard_id)
+        step = wizard.current
+        if step is None or step.kind != "TestCharge":
+            raise KrakenError("KT-CT-4362")
+        if not step.fields["isReady"]:
+            raise KrakenError(
+                "KT-CT-4355", extra={"testChargeRefusalReasons": ["TC_DEVICE_DISCONNECTED"]}
+            )
+        refused = self._begin_test_charge(wizard, step)
+        if refused is not None:
+            raise KrakenError("KT-CT-4355", extra={"testChargeRefusalReasons": [f"TC_{refused}"]})
+        return device
+
+    def _begin_test_charge(self, wizard: Wizard, step: Step) -> str | None:
+        """Start the wizard's test charge; a refusal re-mints the step and is returned."""
         outcome = self._next_test_charge_outcome(wizard)
         wizard.test_charge_attempts += 1
         device = self.devices[str(wizard.device_id)]
         if outcome in REFUSAL_REASONS:
-            retry = self._reenter(wizard)
-            retry.fields["error"] = _test_charge_error(
-                "TestChargeRefused", "UNABLE_TO_INITIATE_TEST_CHARGE", outcome, REFUSAL_REASONS
-            )
+            self._reenter(wizard).fields["error"] = refusal_error(outcome)
             device.current_state = "TEST_CHARGE_NOT_AVAILABLE"
-            return
+            return outcome
         now = self.clock.now()
         step.fields.update(isStarted=True, status="TRIGGERED", error=None)
         step.ready_at = now + self.config.scaled(self.config.delays.test_charge)
@@ -356,13 +437,18 @@ class WizardEngine:
             "ONBOARDING_TEST_IN_PROGRESS",
             "TEST_CHARGE_IN_PROGRESS",
         )
+        return None
 
     def _next_test_charge_outcome(self, wizard: Wizard) -> str:
         queued = self.scenario(wizard.account_number).test_charge_outcomes
         if queued:
             return queued.popleft()
         target = target_of(wizard, self.catalog)
-        return "OK" if target is None else scripted_test_charge(target, wizard.test_charge_attempts)
+        if target is None:
+            return "OK"
+        if target.provider == "TESLA" and not self._virtual_key_added(wizard):
+            return VIRTUAL_KEY_MISSING
+        return scripted_test_charge(target, wizard.test_charge_attempts)
 
     def _finish_test_charge(self, wizard: Wizard, step: Step) -> None:
         device = self.devices[str(wizard.device_id)]
@@ -374,12 +460,15 @@ class WizardEngine:
             self._advance(wizard, float(step.ready_at or self.clock.now()))
             return
         ready_at = float(step.ready_at or self.clock.now())
-        retry = self._reenter(wizard, ready_at)
-        retry.fields["error"] = _test_charge_error(
-            "Test dispatch failed", "UNABLE_TO_COMPLETE_TEST_CHARGE", outcome, FAILURE_REASONS
-        )
-        retry.fields["status"] = "FAILED"
         device.current, device.current_state = "FAILED_ONBOARDING_TEST", "TEST_CHARGE_FAILED"
+        if outcome == VIRTUAL_KEY_MISSING:
+            # Back to the key: once it is added, the journey comes to a fresh TestCharge.
+            device.test_dispatch_failure_reason = VIRTUAL_KEY_FAILURE_REASON
+            wizard.steps.pop()
+            wizard.steps.append(self._enter(wizard, FlowStep("TeslaSetupVirtualKey"), ready_at))
+            return
+        retry = self._reenter(wizard, ready_at)
+        retry.fields.update(error=failure_error(outcome), status="FAILED")
         device.test_dispatch_failure_reason = outcome
 
     # --- step plumbing -----------------------------------------------------------------------
@@ -387,7 +476,8 @@ class WizardEngine:
     def _locate(self, wizard: Wizard, step_id: str, kinds: set[str] | frozenset[str]) -> Step:
         """The step a mutation addresses: the current one, or an earlier choice to go back to."""
         if wizard.status is WizardStatus.CANCELLED:
-            raise KrakenError("KT-CT-4391")
+            # KT-CT-4391 is UK-only; the EU reference lists 4371 for these mutations.
+            raise KrakenError("KT-CT-4391" if self.uk else "KT-CT-4371")
         current = wizard.current
         if current is not None and current.id == step_id:
             if current.kind not in kinds:
@@ -415,14 +505,20 @@ class WizardEngine:
         """The current step is finished: register the device if it says so, enter the next."""
         finished = wizard.current
         scenario = self.scenario(wizard.account_number)
-        if (
+        registers = (
             finished is not None
             and wizard.device_id is None
             and wizard.reauth_device_id is None
             and flow_step(wizard, self.catalog, scenario, finished.kind).registers_device
-        ):
+        )
+        if registers and self.uk and scenario.device_taken:
+            terminal = self._enter(wizard, FlowStep("TerminalError"), now)
+            terminal.fields["errors"] = [dict(DEVICE_TAKEN)]
+            wizard.steps.append(terminal)
+            return
+        if registers and finished is not None:
             self._register_device(wizard, finished)
-        following = plan_next(wizard, self.catalog, scenario)
+        following = plan_next(wizard, self.catalog, scenario, uk=self.uk)
         if following is None:
             self._finish(wizard)
             return
@@ -476,46 +572,25 @@ class WizardEngine:
             device = self.devices[device_id]
             device.current, device.current_state = "LIVE", "SMART_CONTROL_CAPABLE"
 
-    # --- device mutations --------------------------------------------------------------------
+    # --- device lookups for the device mutations --------------------------------------------
 
-    def smart_control(self, device: Device, action: str) -> Device:
-        device.is_suspended = action == "SUSPEND"
-        device.current_state = (
-            "SMART_CONTROL_OFF" if device.is_suspended else "SMART_CONTROL_CAPABLE"
-        )
-        return device
-
-    def boost(self, device: Device, action: str) -> Device:
-        if device.current != "LIVE" or device.is_suspended or device.device_type == "HEAT_PUMPS":
-            raise KrakenError(
-                "KT-CT-4357", extra={"boostChargeRefusalReasons": [_boost_refusal(device)]}
-            )
-        device.current_state = "BOOSTING" if action == "BOOST" else "SMART_CONTROL_CAPABLE"
-        return device
-
-
-def _boost_refusal(device: Device) -> str:
-    if device.device_type == "HEAT_PUMPS":
-        return "BC_DEVICE_NOT_SUPPORTED"
-    return "BC_DEVICE_SUSPENDED" if device.is_suspended else "BC_DEVICE_NOT_YET_LIVE"
+    def newest_device(self, account_number: str, device_type: str | None) -> Device:
+        """`deauthenticateDevice`'s device: the account's newest one (of the type), if any."""
+        for device in reversed(self.devices.values()):
+            if device.account_number != account_number or device.current == "RETIRED":
+                continue
+            if device_type is None or device.device_type == device_type:
+                return device
+        raise KrakenError("KT-CT-4301")
 
 
 def _invalid_input(message: str, path: tuple[str, ...]) -> KrakenError:
     return KrakenError("KT-CT-4378", validation_errors=[FieldError("KT-CT-4378", message, path)])
 
 
-def _test_charge_error(
-    message: str, error_type: str, reason: str, descriptions: dict[str, str]
-) -> dict[str, Any]:
-    return {
-        "message": message,
-        "errorType": error_type,
-        "reasons": [reason],
-        "descriptions": [descriptions[reason]],
-    }
-
-
 def _integration_device_id(wizard: Wizard, target: Target, step: Step) -> str:
+    if target.chosen_device is not None:
+        return target.chosen_device.id
     for spec in step.fields.get("userInputs", []):
         if spec["key"] == "serialNumber" and spec["value"]:
             return str(spec["value"])

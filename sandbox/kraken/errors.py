@@ -38,6 +38,13 @@ _SPECS = [
         AUTHORIZATION,
         "The provided token has expired. Please obtain a new token.",
     ),
+    ErrorSpec(
+        "KT-CT-1113",
+        "Disabled GraphQL field requested.",
+        APPLICATION,
+        "This field is disabled on this instance.",
+    ),
+    ErrorSpec("KT-CT-1134", "Invalid data.", VALIDATION, "Authentication failed."),
     ErrorSpec("KT-CT-1135", "Invalid data.", VALIDATION, "Invalid or expired refresh token."),
     ErrorSpec(
         "KT-CT-1138",
@@ -50,14 +57,57 @@ _SPECS = [
     ErrorSpec(
         "KT-CT-4301", "Unable to find device for given account.", NOT_FOUND, "Device not found."
     ),
+    ErrorSpec("KT-CT-4313", "Could not find KrakenFlex device.", NOT_FOUND, "Device not found."),
     ErrorSpec(
         "KT-CT-4321", "Serializer validation error.", VALIDATION, "Serializer validation error."
     ),
     ErrorSpec(
-        "KT-CT-4357",
-        "Unable to update boost charge.",
+        "KT-CT-4324",
+        "Device already registered error.",
         APPLICATION,
-        "The device cannot be boosted now.",
+        "The device is registered to another account.",
+    ),
+    ErrorSpec(
+        "KT-CT-4350",
+        "Unable to de-authenticate device.",
+        APPLICATION,
+        "No device of this account matches.",
+    ),
+    ErrorSpec(
+        "KT-CT-4352",
+        "This device cannot currently be de-authenticated.",
+        APPLICATION,
+        "The device is retired or running its test charge.",
+    ),
+    ErrorSpec(
+        "KT-CT-4354",
+        "Unable to cancel boost charge.",
+        APPLICATION,
+        "The device is not boosting.",
+    ),
+    ErrorSpec(
+        "KT-CT-4355",
+        "Unable to trigger charge.",
+        APPLICATION,
+        "The test charge was refused; see testChargeRefusalReasons.",
+    ),
+    ErrorSpec(
+        "KT-CT-4356",
+        "A boost charge cannot currently be performed.",
+        APPLICATION,
+        "This kind of device cannot be boosted.",
+    ),
+    ErrorSpec(
+        "KT-CT-4357",
+        "Unable to trigger boost charge.",
+        APPLICATION,
+        "The boost was refused; see boostChargeRefusalReasons.",
+    ),
+    ErrorSpec(
+        "KT-CT-4362",
+        "Device not ready for test charge.",
+        APPLICATION,
+        "No device of this account is waiting for its test charge.",
     ),
     ErrorSpec(
         "KT-CT-4371",

@@ -1,32 +1,37 @@
-"""The GraphQL layer: ariadne bindings over schema.graphql, Kraken-style error formatting."""
+"""The GraphQL layer: resolvers bound to the flavour's schema, Kraken-style error formatting.
+
+Resolvers are registered by field name; `build_schema` binds those the schema (after
+`--removed` / `--date`) still has, so a dropped field is a GraphQL validation error.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from functools import cache
 from typing import Any
 
-from ariadne import (
-    InterfaceType,
-    MutationType,
-    QueryType,
-    ScalarType,
-    load_schema_from_path,
-    make_executable_schema,
-)
-from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
+from ariadne import InterfaceType, MutationType, QueryType, ScalarType, make_executable_schema
+from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
+from graphql import build_schema as build_sdl
 
+from . import devices
 from .auth import Principal
 from .errors import KrakenError
-from .models import Wizard
+from .flavours import schema_sdl
+from .journeys import LIST_STEPS
+from .models import Device, Wizard
 from .service import Sandbox
 from .steps import virtual_key
 from .views import device_view, wizard_view
 
 logger = logging.getLogger(__name__)
-SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
+Resolver = Callable[..., Any]
+QUERIES: dict[str, Resolver] = {}
+MUTATIONS: dict[str, Resolver] = {}
 INTERFACES = (
     "SmartFlexOnboardingStepInterface",
     "SmartFlexListItemInterface",
@@ -75,14 +80,37 @@ def _payload(info: Info, wizard: Wizard) -> dict[str, Any]:
     return {"wizard": wizard_view(_ctx(info).sandbox.engine, wizard), "possibleErrors": []}
 
 
-query = QueryType()
-mutation = MutationType()
+def _device(info: Info, device_id: object, missing: str) -> Device:
+    """A device of an account the caller may see; `missing` is the field's not-found code."""
+    principal = _principal(info)
+    device = _ctx(info).sandbox.engine.devices.get(str(device_id))
+    if device is None:
+        raise KrakenError(missing)
+    if not principal.can_access(device.account_number):
+        raise KrakenError("KT-CT-1111")
+    return device
+
+
+def _query(name: str) -> Callable[[Resolver], Resolver]:
+    def register(resolver: Resolver) -> Resolver:
+        QUERIES[name] = resolver
+        return resolver
+
+    return register
+
+
+def _mutation(name: str) -> Callable[[Resolver], Resolver]:
+    def register(resolver: Resolver) -> Resolver:
+        MUTATIONS[name] = resolver
+        return resolver
+
+    return register
 
 
 # --- queries -----------------------------------------------------------------------------------
 
 
-@query.field("viewer")
+@_query("viewer")
 def resolve_viewer(_: None, info: Info) -> dict[str, Any]:
     principal = _principal(info)
     engine = _ctx(info).sandbox.engine
@@ -90,7 +118,7 @@ def resolve_viewer(_: None, info: Info) -> dict[str, Any]:
     return {"accounts": [{"number": n} for n in numbers]}
 
 
-@query.field("smartFlexOnboardingWizards")
+@_query("smartFlexOnboardingWizards")
 def resolve_wizards(
     _: None,
     info: Info,
@@ -113,21 +141,21 @@ def resolve_wizards(
     return [wizard_view(engine, w) for w in wizards]
 
 
-@query.field("smartFlexOnboardingWizard")
+@_query("smartFlexOnboardingWizard")
 def resolve_wizard(_: None, info: Info, wizardId: str | None = None) -> Any:
     if wizardId is None:
         raise KrakenError("KT-CT-4371")
     return wizard_view(_ctx(info).sandbox.engine, _wizard(info, wizardId))
 
 
-@query.field("eligibleDeviceTypes")
+@_query("eligibleDeviceTypes")
 def resolve_eligible(
     _: None, info: Info, accountNumber: str, propertyId: int | None = None
 ) -> list[str]:
     return _ctx(info).sandbox.engine.eligible_device_types(_account(info, accountNumber))
 
 
-@query.field("devices")
+@_query("devices")
 def resolve_devices(
     _: None,
     info: Info,
@@ -143,7 +171,7 @@ def resolve_devices(
     return [device_view(engine, d) for d in found]
 
 
-@query.field("electricVehicles")
+@_query("electricVehicles")
 def resolve_electric_vehicles(
     _: None,
     info: Info,
@@ -154,12 +182,12 @@ def resolve_electric_vehicles(
     return _ctx(info).sandbox.catalog.electric_vehicles(make, supportedProvider, isIntegrationLive)
 
 
-@query.field("chargePointVariants")
+@_query("chargePointVariants")
 def resolve_charge_points(_: None, info: Info) -> list[dict[str, Any]]:
     return _ctx(info).sandbox.catalog.charge_point_variants()
 
 
-@query.field("providerVirtualKeyDetails")
+@_query("providerVirtualKeyDetails")
 def resolve_virtual_key(_: None, info: Info, provider: str, deviceType: str) -> dict[str, str]:
     _principal(info)
     if provider not in ("TESLA", "TESLA_V2"):
@@ -167,7 +195,7 @@ def resolve_virtual_key(_: None, info: Info, provider: str, deviceType: str) -> 
     return virtual_key(_ctx(info).sandbox.config)
 
 
-@query.field("providerAuthDetails")
+@_query("providerAuthDetails")
 def resolve_provider_auth(_: None, info: Info, **_args: Any) -> None:
     """Deprecated upstream in favour of the wizard; the sandbox points callers there."""
     raise KrakenError("KT-CT-4375", description="Please use 'startSmartFlexOnboarding' instead.")
@@ -176,19 +204,19 @@ def resolve_provider_auth(_: None, info: Info, **_args: Any) -> None:
 # --- mutations ---------------------------------------------------------------------------------
 
 
-@mutation.field("obtainKrakenToken")
+@_mutation("obtainKrakenToken")
 def resolve_obtain_token(_: None, info: Info, input: dict[str, Any]) -> Any:
     return _ctx(info).sandbox.tokens.obtain(input)
 
 
-@mutation.field("startSmartFlexOnboarding")
+@_mutation("startSmartFlexOnboarding")
 def resolve_start(_: None, info: Info, input: dict[str, Any]) -> dict[str, Any]:
     account = _account(info, input["accountNumber"])
     wizard = _ctx(info).sandbox.engine.start(account, input["propertyId"])
     return _payload(info, wizard)
 
 
-@mutation.field("startReAuthentication")
+@_mutation("startReAuthentication")
 def resolve_reauth(_: None, info: Info, input: dict[str, Any]) -> dict[str, Any]:
     account = _account(info, input["accountNumber"])
     engine = _ctx(info).sandbox.engine
@@ -199,8 +227,8 @@ def resolve_reauth(_: None, info: Info, input: dict[str, Any]) -> dict[str, Any]
 StepAction = Callable[[Wizard, dict[str, Any]], None]
 
 
-def _step_mutation(name: str, act: Callable[[Sandbox], StepAction]) -> None:
-    """Bind a wizard mutation: authorise, then run `act` under the wizard's lock."""
+def _step_resolver(act: Callable[[Sandbox], StepAction]) -> Resolver:
+    """A wizard mutation: authorise, then run `act` under the wizard's lock."""
 
     async def resolve(_: None, info: Info, input: dict[str, Any]) -> dict[str, Any]:
         sandbox = _ctx(info).sandbox
@@ -209,7 +237,11 @@ def _step_mutation(name: str, act: Callable[[Sandbox], StepAction]) -> None:
         await sandbox.engine.mutate(wizard.id, lambda w: action(w, input))
         return _payload(info, wizard)
 
-    mutation.set_field(name, resolve)
+    return resolve
+
+
+def _step_mutation(name: str, act: Callable[[Sandbox], StepAction]) -> None:
+    MUTATIONS[name] = _step_resolver(act)
 
 
 _step_mutation("cancelSmartFlexOnboarding", lambda s: lambda w, i: s.engine.cancel(w))
@@ -249,20 +281,61 @@ _step_mutation(
 )
 
 
-@mutation.field("updateDeviceSmartControl")
+def _legacy_select(field: str) -> Resolver | None:
+    """A deprecated `select<Kind>ForSmartFlexOnboarding`: answers a list step of that kind
+    only. Bound for every such field the schema has."""
+    match = re.fullmatch(r"select(\w+)ForSmartFlexOnboarding", field)
+    kind = f"Select{match.group(1)}" if match else ""
+    if kind not in LIST_STEPS:
+        return None
+    kinds = frozenset({kind})
+    return _step_resolver(
+        lambda s: lambda w, i: s.engine.select_from_list(w, i["stepId"], i["selectedOption"], kinds)
+    )
+
+
+@_mutation("triggerTestCharge")
+def resolve_trigger_test_charge(
+    _: None, info: Info, input: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    account = _account(info, (input or {}).get("accountNumber") or "")
+    device = _ctx(info).sandbox.engine.trigger_test_charge(account)
+    return {"krakenflexDevice": devices.details(device), "possibleErrors": []}
+
+
+@_mutation("deauthenticateFlexDevice")
+def resolve_deauthenticate_flex(
+    _: None, info: Info, input: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    device = _device(info, (input or {}).get("deviceId"), "KT-CT-4350")
+    return {"krakenflexDevice": devices.details(devices.retire(device)), "possibleErrors": []}
+
+
+@_mutation("deauthenticateDevice")
+def resolve_deauthenticate(
+    _: None, info: Info, input: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    given = input or {}
+    account = _account(info, given.get("accountNumber") or "")
+    device = _ctx(info).sandbox.engine.newest_device(account, given.get("deviceType"))
+    return {"krakenflexDevice": devices.details(devices.retire(device)), "possibleErrors": []}
+
+
+@_mutation("updateDeviceSmartControl")
 def resolve_smart_control(_: None, info: Info, input: dict[str, Any]) -> dict[str, Any]:
+    device = _device(info, input["deviceId"], "KT-CT-4313")
     engine = _ctx(info).sandbox.engine
-    device = engine.device(None, str(input["deviceId"]))
-    _account(info, device.account_number)
-    return device_view(engine, engine.smart_control(device, input["action"]))
+    return device_view(engine, devices.smart_control(device, input["action"]))
 
 
-@mutation.field("updateBoostCharge")
-def resolve_boost(_: None, info: Info, input: dict[str, Any]) -> dict[str, Any]:
+@_mutation("updateBoostCharge")
+def resolve_boost(_: None, info: Info, input: dict[str, Any] | None = None) -> dict[str, Any]:
+    if input is None:
+        raise KrakenError("KT-CT-4357")
+    # The reference lists no not-found code for updateBoostCharge: an unknown id is refused.
+    device = _device(info, input["deviceId"], "KT-CT-1111")
     engine = _ctx(info).sandbox.engine
-    device = engine.device(None, str(input["deviceId"]))
-    _account(info, device.account_number)
-    return device_view(engine, engine.boost(device, input["action"]))
+    return device_view(engine, devices.boost(device, input["action"]))
 
 
 # --- schema ------------------------------------------------------------------------------------
@@ -272,12 +345,32 @@ def _typename(obj: dict[str, Any], *_: Any) -> str:
     return str(obj["__typename"])
 
 
-def build_schema() -> GraphQLSchema:
-    interfaces = [InterfaceType(name, _typename) for name in INTERFACES]
-    scalars = [ScalarType(name) for name in ("GenericScalar", "JSONString", "Decimal", "DateTime")]
-    return make_executable_schema(
-        load_schema_from_path(str(SCHEMA_PATH)), query, mutation, *interfaces, *scalars
-    )
+def build_schema(
+    flavour: str = "eu", removed: tuple[str, ...] = (), date: dt.date | None = None
+) -> GraphQLSchema:
+    """The executable schema of a flavour (cached: resolvers keep no state of their own)."""
+    return _build_schema(flavour, tuple(sorted(removed)), date)
+
+
+@cache
+def _build_schema(flavour: str, removed: tuple[str, ...], date: dt.date | None) -> GraphQLSchema:
+    sdl = schema_sdl(flavour, removed, date)
+    shape = build_sdl(sdl)
+    query, mutation = QueryType(), MutationType()
+    for bindable, resolvers, root in ((query, QUERIES, "Query"), (mutation, MUTATIONS, "Mutation")):
+        for name in _root_fields(shape, root):
+            resolver = resolvers.get(name) or _legacy_select(name)
+            if resolver is not None:
+                bindable.set_field(name, resolver)
+    interfaces = [InterfaceType(n, _typename) for n in INTERFACES if shape.get_type(n)]
+    scalars = [ScalarType(n) for n in ("GenericScalar", "JSONString", "Decimal", "DateTime")]
+    present = [s for s in scalars if shape.get_type(s.name)]
+    return make_executable_schema(sdl, query, mutation, *interfaces, *present)
+
+
+def _root_fields(schema: GraphQLSchema, root: str) -> set[str]:
+    graphql_type = schema.get_type(root)
+    return set(graphql_type.fields) if isinstance(graphql_type, GraphQLObjectType) else set()
 
 
 def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:

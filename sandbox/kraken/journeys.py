@@ -1,21 +1,40 @@
 """Which step comes next, decided only from the choices already made in a wizard.
 
 The wizard's history is the single source of truth: the selections of its list steps pick the
-device, the device picks the provider, the provider picks the rest of the journey. Going back
-truncates the history, so the same function re-plans the journey from there.
+device, the device picks the provider, the provider (and the account's scenario) picks the
+rest of the journey. Going back truncates the history, so the same function re-plans the
+journey from there. Steps only the UK instance has are planned only when `uk` is set.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .catalog import NO_CHARGE_POINT, Catalog
+from .catalog import NO_CHARGE_POINT, NO_VEHICLE, Catalog, SessionDevice
 from .models import AccountScenario, Wizard
 
 ELECTRIC_VEHICLES = "ELECTRIC_VEHICLES"
 HEAT_PUMPS = "HEAT_PUMPS"
+BATTERIES = "BATTERIES"
+INVERTERS = "INVERTERS"
+HOME_ENERGY = frozenset({BATTERIES, INVERTERS})
+DEVICE_TYPE_LABELS = {
+    ELECTRIC_VEHICLES: "Electric vehicle or charger",
+    HEAT_PUMPS: "Heat pump",
+    BATTERIES: "Home battery",
+    INVERTERS: "Solar inverter",
+}
 EV_CHOICE = "ELECTRIC_VEHICLE"
 CHARGE_POINT_CHOICE = "CHARGE_POINT"
+SOLAR_ONLY = "inverter-system:solar-only"
+INVERTER_SYSTEMS = {
+    "inverter-system:hybrid": "Hybrid inverter (solar panels and battery on one inverter)",
+    "inverter-system:ac-coupled": "Battery with its own inverter (AC-coupled)",
+    SOLAR_ONLY: "Solar inverter without a battery",
+}
+# TeslaRegistrationFailed is answered with selectFromListForSmartFlexOnboarding (inferred):
+# option id -> the step's `modifyScopesSelected`.
+TESLA_REMEDIES = {"MODIFY_SCOPES": True, "RETRY_AUTHENTICATION": False}
 
 OCPP_PROVIDERS = frozenset({"OCPP", "OCPP_WALLBOX"})
 APP_PROVIDERS = frozenset({"JEDLIX", "JEDLIX_V2"})
@@ -39,6 +58,9 @@ class Target:
     make: str
     model: str
     display_name: str
+    # Batteries and inverters: what the manufacturer account holds (several: the wizard asks).
+    session_devices: tuple[SessionDevice, ...] = ()
+    chosen_device: SessionDevice | None = None
 
 
 @dataclass(frozen=True)
@@ -53,11 +75,11 @@ UNSUPPORTED = FlowStep("UnsupportedCombination")
 
 def target_of(wizard: Wizard, catalog: Catalog) -> Target | None:
     """The chosen device with a live integration; None while incomplete or unsupported."""
-    if wizard.selection("SelectDeviceType") == HEAT_PUMPS:
-        hp = catalog.heat_pump(wizard.selection("SelectHeatPumpMake") or "")
-        if hp is None or not hp.is_live:
-            return None
-        return Target("SmartFlexDevice", HEAT_PUMPS, hp.providers[0], hp.make, "", hp.display_name)
+    device_type = wizard.selection("SelectDeviceType")
+    if device_type == HEAT_PUMPS:
+        return _heat_pump(wizard, catalog)
+    if device_type in HOME_ENERGY:
+        return _home_energy(wizard, catalog, str(device_type))
     ev = catalog.ev_variant(wizard.selection("SelectVehicleVariant") or "")
     cp = catalog.cp_variant(wizard.selection("SelectChargePointVariant") or "")
     use_ev = ev is not None and ev.is_live
@@ -65,25 +87,56 @@ def target_of(wizard: Wizard, catalog: Catalog) -> Target | None:
     if use_ev and use_cp:
         choice = wizard.selection("SelectVehicleOrChargePoint")
         use_ev, use_cp = choice == EV_CHOICE, choice == CHARGE_POINT_CHOICE
-    if use_ev and ev is not None:
-        return Target(
-            "SmartFlexVehicle",
-            ELECTRIC_VEHICLES,
-            ev.providers[0],
-            ev.make,
-            ev.model,
-            ev.display_name,
-        )
-    if use_cp and cp is not None:
-        return Target(
-            "SmartFlexChargePoint",
-            ELECTRIC_VEHICLES,
-            cp.providers[0],
-            cp.make,
-            cp.model,
-            cp.display_name,
-        )
-    return None
+    chosen = ev if use_ev else cp if use_cp else None
+    if chosen is None:
+        return None
+    return Target(
+        "SmartFlexVehicle" if use_ev else "SmartFlexChargePoint",
+        ELECTRIC_VEHICLES,
+        chosen.providers[0],
+        chosen.make,
+        chosen.model,
+        chosen.display_name,
+    )
+
+
+def _heat_pump(wizard: Wizard, catalog: Catalog) -> Target | None:
+    make_option = wizard.selection("SelectHeatPumpMake") or ""
+    hp = catalog.heat_pump(make_option)
+    if hp is None or not hp.is_live:
+        return None
+    variant = catalog.heat_pump_variant(
+        make_option, wizard.selection("SelectHeatPumpVariant") or ""
+    )
+    model = variant.model if variant else ""
+    name = f"{hp.make} {model}" if variant else hp.display_name
+    return Target("SmartFlexDevice", HEAT_PUMPS, hp.providers[0], hp.make, model, name)
+
+
+def _home_energy(wizard: Wizard, catalog: Catalog, device_type: str) -> Target | None:
+    make = catalog.inverter(wizard.selection("SelectInverterMake") or "")
+    if make is None or not make.is_live or not make.serves(device_type):
+        return None
+    if device_type == BATTERIES and wizard.selection("SelectInverterSystemType") == SOLAR_ONLY:
+        return None  # nothing to control: the system has no battery
+    devices = tuple(make.devices(device_type))
+    if not devices:
+        return None
+    picked = wizard.selection("SelectSessionDevice")
+    chosen = next((d for d in devices if d.option_id == picked), None)
+    if chosen is None and len(devices) == 1:
+        chosen = devices[0]
+    label = DEVICE_TYPE_LABELS[device_type].lower()
+    return Target(
+        "SmartFlexDevice",
+        device_type,
+        make.providers[0],
+        make.make,
+        chosen.model if chosen else "",
+        f"{make.make} {chosen.model}" if chosen else f"{make.make} {label}",
+        devices,
+        chosen,
+    )
 
 
 def tesla_vehicle_count(target: Target, scenario: AccountScenario) -> int:
@@ -93,13 +146,31 @@ def tesla_vehicle_count(target: Target, scenario: AccountScenario) -> int:
     return 2 if target.make == make and target.model.startswith(prefix) else 1
 
 
-def provider_flow(target: Target, scenario: AccountScenario) -> list[FlowStep]:
+def _tesla_grant(wizard: Wizard, scenario: AccountScenario) -> list[FlowStep]:
+    """What follows the Tesla sign-in when it did not give the integration what it needs."""
+    if scenario.tesla_grant == "MODIFY_SCOPES":
+        return [FlowStep("TeslaModifyScopes")]
+    if scenario.tesla_grant == "REGISTRATION_FAILED":
+        failed = next((s for s in wizard.steps if s.kind == "TeslaRegistrationFailed"), None)
+        steps = [FlowStep("TeslaRegistrationFailed")]
+        if failed is not None and failed.fields.get("modifyScopesSelected") is True:
+            steps.append(FlowStep("TeslaModifyScopes"))
+        return steps
+    return []
+
+
+def provider_flow(target: Target, scenario: AccountScenario, wizard: Wizard) -> list[FlowStep]:
     """The steps after the device is chosen; exactly one of them registers the device."""
     if target.device_type == HEAT_PUMPS:
         return [
             FlowStep("AuthFlow", registers_device=True),
             FlowStep("WaitForLiveIntegration", delay="wait_for_live_integration"),
         ]
+    if target.device_type in HOME_ENERGY:
+        live = FlowStep("WaitForLiveIntegration", delay="wait_for_live_integration")
+        if len(target.session_devices) > 1:
+            return [FlowStep("AuthFlow"), FlowStep("SelectSessionDevice", True), live]
+        return [FlowStep("AuthFlow", registers_device=True), live]
     if target.provider in OCPP_PROVIDERS:
         return [
             FlowStep("UserInputRequired", registers_device=True),
@@ -117,7 +188,7 @@ def provider_flow(target: Target, scenario: AccountScenario) -> list[FlowStep]:
             setup = [FlowStep("TeslaSetupVirtualKey"), FlowStep("SelectUserVehicle", True)]
         else:
             setup = [FlowStep("TeslaSetupVirtualKey", registers_device=True)]
-        return [FlowStep("AuthFlow"), *setup, *finish]
+        return [FlowStep("AuthFlow"), *_tesla_grant(wizard, scenario), *setup, *finish]
     return [
         FlowStep("AuthFlow"),
         FlowStep(
@@ -132,14 +203,27 @@ def provider_flow(target: Target, scenario: AccountScenario) -> list[FlowStep]:
 REAUTH_FLOW = [FlowStep("AuthFlow"), FlowStep("WaitForTransition", delay="oauth_approval")]
 
 
-def _choice_steps(wizard: Wizard, catalog: Catalog) -> FlowStep | None:
+def _choice_steps(wizard: Wizard, catalog: Catalog, uk: bool) -> FlowStep | None:
     """The next question about the device, or None once the device is fully described."""
     device_type = wizard.selection("SelectDeviceType")
     if device_type is None:
         return FlowStep("SelectDeviceType")
     if device_type == HEAT_PUMPS:
-        return None if wizard.selection("SelectHeatPumpMake") else FlowStep("SelectHeatPumpMake")
+        make = wizard.selection("SelectHeatPumpMake")
+        if make is None:
+            return FlowStep("SelectHeatPumpMake")
+        asks_variant = uk and catalog.heat_pump_variants(make)
+        if asks_variant and wizard.selection("SelectHeatPumpVariant") is None:
+            return FlowStep("SelectHeatPumpVariant")
+        return None
+    if device_type in HOME_ENERGY:
+        kinds = (
+            ("SelectInverterMake", "SelectInverterSystemType") if uk else ("SelectInverterMake",)
+        )
+        return next((FlowStep(k) for k in kinds if wizard.selection(k) is None), None)
     for kind in ("SelectVehicleMake", "SelectVehicleVariant", "SelectChargePointMake"):
+        if kind == "SelectVehicleVariant" and wizard.selection("SelectVehicleMake") == NO_VEHICLE:
+            continue
         if wizard.selection(kind) is None:
             return FlowStep(kind)
     make = wizard.selection("SelectChargePointMake")
@@ -157,13 +241,15 @@ def flow_of(wizard: Wizard, catalog: Catalog, scenario: AccountScenario) -> list
     if wizard.reauth_device_id is not None:
         return REAUTH_FLOW
     target = target_of(wizard, catalog)
-    return [] if target is None else provider_flow(target, scenario)
+    return [] if target is None else provider_flow(target, scenario, wizard)
 
 
-def plan_next(wizard: Wizard, catalog: Catalog, scenario: AccountScenario) -> FlowStep | None:
+def plan_next(
+    wizard: Wizard, catalog: Catalog, scenario: AccountScenario, *, uk: bool
+) -> FlowStep | None:
     """The step to enter after the current history, or None when onboarding is finished."""
     if wizard.reauth_device_id is None:
-        question = _choice_steps(wizard, catalog)
+        question = _choice_steps(wizard, catalog, uk)
         if question is not None:
             return question
         if target_of(wizard, catalog) is None:

@@ -54,6 +54,8 @@ class Wizard:
     device_id: str | None = None
     reauth_device_id: str | None = None
     test_charge_attempts: int = 0
+    failed_registrations: int = 0
+    virtual_key_confirmations: int = 0
 
     @property
     def current(self) -> Step | None:
@@ -91,11 +93,36 @@ class Device:
     test_dispatch_failure_reason: str | None = None
 
 
+TESLA_GRANTS = ("OK", "MODIFY_SCOPES", "REGISTRATION_FAILED")
+
+
 @dataclass
 class AccountScenario:
-    """Per-account overrides set through `POST /sandbox/scenario`."""
+    """Per-account overrides set through `POST /sandbox/scenario` (or seeded, below).
+
+    `tesla_grant`: what the customer's Tesla sign-in gave (MODIFY_SCOPES: too few scopes;
+    REGISTRATION_FAILED: the registration failed). `virtual_key_added` False: the customer
+    confirms the virtual key without adding it, once. `registration_failures`: how many
+    device-registration waits of each wizard fail (uk: Retry step). `device_taken`: the device
+    is registered to another account (uk: TerminalError).
+    """
 
     tesla_vehicles: int | None = None
     test_charge_outcomes: deque[str] = field(default_factory=deque)
     vehicle_ready_after_seconds: float = 0.0
     eligible_device_types: list[str] | None = None
+    tesla_grant: str = "OK"
+    virtual_key_added: bool = True
+    registration_failures: int = 0
+    device_taken: bool = False
+
+
+def seeded_scenarios() -> dict[str, AccountScenario]:
+    """Accounts every sandbox has, each set up for one way onboarding goes wrong."""
+    return {
+        "A-TESLA-SCOPES": AccountScenario(tesla_grant="MODIFY_SCOPES"),
+        "A-TESLA-FAILED": AccountScenario(tesla_grant="REGISTRATION_FAILED"),
+        "A-TESLA-NOKEY": AccountScenario(virtual_key_added=False),
+        "A-REG-RETRY": AccountScenario(registration_failures=1),
+        "A-DEVICE-TAKEN": AccountScenario(device_taken=True),
+    }

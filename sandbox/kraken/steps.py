@@ -6,14 +6,14 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from .catalog import NO_CHARGE_POINT, Catalog
+from .catalog import NO_CHARGE_POINT, NO_VEHICLE, Catalog
 from .config import SandboxConfig
-from .journeys import HEAT_PUMPS, Target, target_of
+from .journeys import DEVICE_TYPE_LABELS, INVERTER_SYSTEMS, Target, target_of
 from .models import AccountScenario, Step, Wizard
 
-DEVICE_TYPE_LABELS = {"ELECTRIC_VEHICLES": "Electric vehicle or charger", HEAT_PUMPS: "Heat pump"}
 SERIAL_NUMBER_REGEX = r"[A-Z0-9]{8,20}"
 OTHER_TESLA_MODELS = ("Model Y", "Model 3")
+TESLA_SCOPES = "openid offline_access vehicle_device_data vehicle_cmds vehicle_charging_cmds"
 
 
 def virtual_key(config: SandboxConfig) -> dict[str, str]:
@@ -61,13 +61,17 @@ class StepFactory:
         )
 
     def _SelectVehicleMake(self, step: Step, w: Wizard, sc: AccountScenario, _p: str) -> None:
-        self._list(
-            step,
-            [
-                _item("SelectVehicleMakeListItem", oid, vehicleMake=entry)
-                for oid, entry in self._catalog.ev_make_options()
-            ],
+        makes = [
+            _item("SelectVehicleMakeListItem", oid, vehicleMake=entry)
+            for oid, entry in self._catalog.ev_make_options()
+        ]
+        # Last, after the makes: the car is not in the list (the charger may still do).
+        unlisted = _item(
+            "SelectVehicleMakeListItem",
+            NO_VEHICLE,
+            vehicleMake={"make": "My car is not listed", "models": []},
         )
+        self._list(step, [*makes, unlisted])
 
     def _SelectVehicleVariant(self, step: Step, w: Wizard, sc: AccountScenario, _p: str) -> None:
         variants = self._catalog.ev_variants_of(w.selection("SelectVehicleMake") or "")
@@ -127,6 +131,49 @@ class StepFactory:
             ],
         )
 
+    def _SelectHeatPumpVariant(self, step: Step, w: Wizard, sc: AccountScenario, _p: str) -> None:
+        variants = self._catalog.heat_pump_variants(w.selection("SelectHeatPumpMake") or "")
+        self._list(
+            step,
+            [_item("SelectHeatPumpVariantListItem", v.option_id, label=v.model) for v in variants],
+        )
+
+    def _SelectInverterMake(self, step: Step, w: Wizard, sc: AccountScenario, _p: str) -> None:
+        makes = self._catalog.inverter_makes(w.selection("SelectDeviceType") or "")
+        self._list(
+            step,
+            [
+                _item("SelectInverterMakeListItem", m.option_id, inverterMake={"make": m.make})
+                for m in makes
+            ],
+        )
+
+    def _SelectInverterSystemType(
+        self, step: Step, w: Wizard, sc: AccountScenario, _p: str
+    ) -> None:
+        self._list(
+            step,
+            [
+                _item("SelectInverterSystemTypeListItem", oid, label=text)
+                for oid, text in INVERTER_SYSTEMS.items()
+            ],
+        )
+
+    def _SelectSessionDevice(self, step: Step, w: Wizard, sc: AccountScenario, _p: str) -> None:
+        target = target_of(w, self._catalog)
+        devices = target.session_devices if target else ()
+        self._list(
+            step,
+            [
+                _item(
+                    "SelectSessionDeviceListItem",
+                    d.option_id,
+                    sessionDevice={"id": d.id, "make": d.make, "model": d.model, "name": d.name},
+                )
+                for d in devices
+            ],
+        )
+
     def _SelectUserVehicle(self, step: Step, w: Wizard, sc: AccountScenario, _p: str) -> None:
         target = target_of(w, self._catalog)
         chosen = target.model if target else "Model S"
@@ -161,24 +208,36 @@ class StepFactory:
     ) -> None:
         step.fields["selectedIntegration"] = None
 
-    def _AuthFlow(self, step: Step, w: Wizard, sc: AccountScenario, provider: str) -> None:
+    def _consent_link(self, step: Step, provider: str, **extra: str) -> str:
+        """A link to the fake provider's consent page; its redirect carries this step's state."""
         state = secrets.token_urlsafe(16)
-        redirect = self._config.effective_redirect_uri
         query = urlencode(
             {
                 "client_id": "kraken-sandbox",
                 "response_type": "code",
                 "state": state,
-                "redirect_uri": redirect,
+                "redirect_uri": self._config.effective_redirect_uri,
+                **extra,
             }
         )
+        step.hidden.update(state=state, provider=provider)
         base = self._config.public_url.rstrip("/")
+        return f"{base}/oauth/{provider.lower()}/authorize?{query}"
+
+    def _AuthFlow(self, step: Step, w: Wizard, sc: AccountScenario, provider: str) -> None:
         step.fields.update(
-            authorizationUri=f"{base}/oauth/{provider.lower()}/authorize?{query}",
-            redirectUri=redirect,
+            authorizationUri=self._consent_link(step, provider),
+            redirectUri=self._config.effective_redirect_uri,
             error=None,
         )
-        step.hidden.update(state=state, provider=provider)
+
+    def _TeslaModifyScopes(self, step: Step, w: Wizard, sc: AccountScenario, _p: str) -> None:
+        # Inferred: Tesla's page for granting the scopes the first sign-in left out.
+        link = self._consent_link(step, "TESLA", scope=TESLA_SCOPES, prompt_missing_scopes="true")
+        step.fields.update(modifyScopesUri=link, redirectUri=self._config.effective_redirect_uri)
+
+    def _TeslaRegistrationFailed(self, step: Step, w: Wizard, sc: AccountScenario, _p: str) -> None:
+        step.fields["modifyScopesSelected"] = None
 
     def _TeslaSetupVirtualKey(self, step: Step, w: Wizard, sc: AccountScenario, _p: str) -> None:
         details = virtual_key(self._config)

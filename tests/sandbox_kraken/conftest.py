@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import httpx
@@ -17,9 +18,32 @@ BASE_URL = "http://kraken.sandbox.test"
 
 
 @pytest.fixture
-def config() -> SandboxConfig:
+def flavour() -> str:
+    """The instance emulated; a test parametrized on `flavour` overrides it."""
+    return "eu"
+
+
+@pytest.fixture
+def removed() -> tuple[str, ...]:
+    """Fields the instance has dropped (`--removed`); parametrize to override."""
+    return ()
+
+
+@pytest.fixture
+def removal_date() -> dt.date | None:
+    """`--date`; parametrize to override."""
+    return None
+
+
+@pytest.fixture
+def config(flavour: str, removed: tuple[str, ...], removal_date: dt.date | None) -> SandboxConfig:
     return SandboxConfig(
-        public_url=BASE_URL, commit_seconds=0.0, accounts=("A-SANDBOX1", "A-OTHER")
+        public_url=BASE_URL,
+        commit_seconds=0.0,
+        accounts=("A-SANDBOX1", "A-OTHER"),
+        flavour=flavour,
+        removed=removed,
+        removal_date=removal_date,
     )
 
 

@@ -17,11 +17,19 @@ LIST_STEPS = (
     "SelectChargePointMake",
     "SelectChargePointVariant",
     "SelectHeatPumpMake",
+    "SelectHeatPumpVariant",
+    "SelectInverterMake",
+    "SelectInverterSystemType",
+    "SelectSessionDevice",
     "SelectUserVehicle",
 )
 ITEM_FIELDS = """
   ... on SelectDeviceTypeListItem { label }
   ... on SelectHeatPumpMakeListItem { label }
+  ... on SelectHeatPumpVariantListItem { label }
+  ... on SelectInverterSystemTypeListItem { label }
+  ... on SelectInverterMakeListItem { inverterMake { make } }
+  ... on SelectSessionDeviceListItem { sessionDevice { id make model name } }
   ... on SelectVehicleMakeListItem { vehicleMake { make } }
   ... on SelectVehicleVariantListItem {
     vehicleVariant { make models { model vehicleId isIntegrationLive supportedProviders } }
@@ -42,6 +50,9 @@ STEP_FRAGMENT = (
   ... on SelectVehicleOrChargePoint { selectedIntegration }
   ... on AuthFlow { authorizationUri redirectUri error { message } }
   ... on TeslaSetupVirtualKey { key uri }
+  ... on TeslaModifyScopes { modifyScopesUri redirectUri }
+  ... on TeslaRegistrationFailed { modifyScopesSelected }
+  ... on TerminalError { errors { errorCode description } }
   ... on UserActionRequired { userActions { userAction description uri } }
   ... on UserInputRequired {
     userInputs { key regex isRequired value isValidated } error { message }
@@ -88,6 +99,7 @@ MUTATIONS = {
         "CompleteSmartFlexOnboardingStepInput",
     ),
     "reauth": ("startReAuthentication", "StartReAuthenticationInput"),
+    "retry": ("completeRetryForSmartFlexOnboarding", "CompleteSmartFlexOnboardingStepInput"),
 }
 
 
@@ -147,6 +159,13 @@ class Driver:
         data = await self.gql(query, {"input": input})
         wizard: dict[str, Any] = data[field]["wizard"]
         return wizard
+
+    async def trigger_test_charge(self, account: str = ACCOUNT) -> dict[str, Any]:
+        return await self.raw(
+            "mutation($a: String!) { triggerTestCharge(input: {accountNumber: $a}) "
+            "{ krakenflexDevice { krakenflexDeviceId provider } } }",
+            {"a": account},
+        )
 
     async def start(self, account: str = ACCOUNT, property_id: int = 1) -> dict[str, Any]:
         return await self.mutate("start", accountNumber=account, propertyId=property_id)
@@ -213,9 +232,16 @@ class Driver:
                 wizard = await self.select(wizard, choice)
             elif kind == "SelectVehicleOrChargePoint":
                 wizard = await self.mutate("integration", selectedIntegration=choices[kind], **ids)
-            elif kind == "AuthFlow":
-                landing = await self.consent(step)
+            elif kind in ("AuthFlow", "TeslaModifyScopes"):
+                link = step.get("authorizationUri") or step["modifyScopesUri"]
+                landing = await press_consent(self.http, link)
                 wizard = await self.mutate("auth", continuationUri=landing, **ids)
+            elif kind == "TeslaRegistrationFailed":
+                remedy = choices[kind]
+                assert isinstance(remedy, str), kind
+                wizard = await self.mutate("select", selectedOption=remedy, **ids)
+            elif kind == "Retry":
+                wizard = await self.mutate("retry", **ids)
             elif kind == "TeslaSetupVirtualKey":
                 wizard = await self.mutate("virtual_key", **ids)
             elif kind == "UserActionRequired":

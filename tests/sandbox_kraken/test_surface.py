@@ -31,7 +31,12 @@ async def test_catalog_is_realistic_in_size(kraken: Driver) -> None:
 
 async def test_heat_pump_makes_and_eligible_types(kraken: Driver) -> None:
     data = await kraken.gql('{ eligibleDeviceTypes(accountNumber: "A-SANDBOX1") }')
-    assert data["eligibleDeviceTypes"] == ["ELECTRIC_VEHICLES", "HEAT_PUMPS"]
+    assert data["eligibleDeviceTypes"] == [
+        "ELECTRIC_VEHICLES",
+        "HEAT_PUMPS",
+        "BATTERIES",
+        "INVERTERS",
+    ]
     wizard = await kraken.select(await kraken.start(), label("Heat pump"))
     assert len(wizard["currentStep"]["options"]) >= 8
 
@@ -82,7 +87,7 @@ async def test_device_controls(kraken: Driver) -> None:
     missing = await kraken.raw(
         'mutation { updateDeviceSmartControl(input: {deviceId: "nope", action: SUSPEND}) { id } }'
     )
-    assert missing["errors"][0]["extensions"]["errorCode"] == "KT-CT-4301"
+    assert missing["errors"][0]["extensions"]["errorCode"] == "KT-CT-4313"
     key = await kraken.gql(
         "{ providerVirtualKeyDetails(provider: TESLA, deviceType: ELECTRIC_VEHICLES) "
         "{ virtualKeyName virtualKeyUri } }"
