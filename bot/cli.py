@@ -35,6 +35,7 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from telegram.error import TelegramError
 
+from bot import doctor
 from bot.config import ConfigError, Settings, load_settings
 from bot.handlers import publish_commands
 from bot.handoff.identity import resolve_bot_username
@@ -329,6 +330,14 @@ COMMANDS: tuple[Command, ...] = (
         "unbind a chat from its account (drops its conversation and watches)",
         revoke_chat_main,
         add_arguments=add_revoke_chat_arguments,
+    ),
+    Command(
+        "doctor",
+        "check what this Kraken instance supports (and Redis, Telegram when set); "
+        "exit 1 when onboarding cannot work",
+        doctor.main,
+        frozenset({"KRAKEN_API_URL", "KRAKEN_API_KEY"}),
+        add_arguments=doctor.add_arguments,
     ),
 )
 

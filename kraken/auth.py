@@ -62,6 +62,11 @@ class TokenManager:
                 current = self._token = await self._renew(current)
             return current.token.get_secret_value()
 
+    @property
+    def expires_at(self) -> float | None:
+        """When the current token expires (Unix seconds); None before the first one."""
+        return None if self._token is None else self._token.expires_at
+
     def _fresh(self, token: Token) -> bool:
         return self._clock() < token.expires_at - self._margin
 

@@ -3,6 +3,11 @@
 Every wizard method returns the wizard as Kraken left it, so callers render `current_step`
 without a second read. Transient failures are retried here; what reaches the caller is a
 `KrakenError` whose `category` says what to do next.
+
+Instances differ (see `kraken.capabilities`): the client sends each operation as this instance
+supports it and picks, per capability, the variant it has (e.g. `triggerTestCharge` once
+`startTestChargeForSmartFlexOnboarding` is gone). What the instance lacks altogether is a
+`CapabilityMissing` (category UNSUPPORTED), never a GraphQL error.
 """
 
 from __future__ import annotations
@@ -12,29 +17,37 @@ import json
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 
 from kraken import redaction
 from kraken.auth import TokenManager
+from kraken.capabilities import ADAPTIVE, LEGACY_SELECT, Capabilities, capability_of
 from kraken.credentials import Credentials
 from kraken.errors import (
     RETRYABLE_CODES,
+    STEP_ID_INVALID,
     TOKEN_EXPIRED,
     WIZARD_NOT_FOUND,
+    CapabilityMissing,
     ErrorCategory,
     KrakenError,
     KrakenResponseError,
     KrakenTransportError,
+    schema_gap,
 )
 from kraken.http import CallObserver, GraphQLHttp
 from kraken.models import (
     Device,
+    DeviceLifecycleStatus,
     DeviceType,
     Integration,
+    Step,
+    TestChargeStep,
     VirtualKeyDetails,
     Wizard,
     parse_device,
@@ -43,11 +56,13 @@ from kraken.models import (
 )
 from kraken.operations import OPERATIONS, Operation
 from kraken.retry import Clock, Retrier, RetryPolicy, Sleep
+from kraken.schema import DEFAULT_TTL, INTROSPECTION_QUERY, Detector, KnownSchema, SchemaCache
 
 redaction.install()
 logger = logging.getLogger("kraken.client")
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+T = TypeVar("T")
 
 _REPLAY_SAFE_MUTATIONS = frozenset(
     {
@@ -62,6 +77,23 @@ _REPLAY_SAFE_MUTATIONS = frozenset(
 
 def _may_have_landed(error: KrakenError) -> bool:
     return isinstance(error, KrakenTransportError) and error.may_have_landed
+
+
+class _Recent:
+    """A bounded map of what the client saw lately (wizard -> account, step -> type)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._items: OrderedDict[str, str] = OrderedDict()
+
+    def put(self, key: str, value: str) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def get(self, key: str) -> str | None:
+        return self._items.get(key)
 
 
 Landed = Callable[[Wizard], bool]
@@ -82,13 +114,25 @@ class KrakenClient:
         rng: random.Random | None = None,
         token_margin: float = 5 * 60.0,
         observer: CallObserver | None = None,
+        schema_cache: SchemaCache | None = None,
+        schema_ttl: float = DEFAULT_TTL,
+        capabilities: Capabilities | None = None,
     ) -> None:
+        """`schema_cache` keeps the detected schema across processes (the bot: Redis, with
+        `schema_ttl`); `capabilities`, when given, is used until it expires (tests)."""
         self._client = httpx.AsyncClient(transport=transport, timeout=timeout)
         self._http = GraphQLHttp(self._client, url, observer)
+        self._clock = clock
         self._retrier = Retrier(retry, sleep=sleep, clock=clock, rng=rng or random.Random())
         self._tokens = TokenManager(
             credentials, self._obtain_token, clock=clock, margin=token_margin
         )
+        detector = Detector(
+            self._introspect, url=url, cache=schema_cache, ttl=schema_ttl, clock=clock
+        )
+        self._schema = KnownSchema(detector, clock=clock, capabilities=capabilities)
+        self._wizard_accounts = _Recent()
+        self._step_types = _Recent()
 
     async def __aenter__(self) -> Self:
         return self
@@ -107,13 +151,45 @@ class KrakenClient:
     # ------------------------------------------------------------ generic execution
 
     async def execute(self, operation: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """Run a named operation with auth and retries; return its `data`.
+        """Run a named operation, as this instance supports it, with auth and retries; return
+        its `data`.
 
         A non-idempotent mutation that may have landed is not resent here: the error reaches
-        the caller (the wizard methods below check the wizard before replaying).
+        the caller (the wizard methods below check the wizard before replaying). When Kraken
+        refuses the document itself, the schema is re-detected and the call made once more;
+        `CapabilityMissing` when the instance turns out not to have the operation.
         """
         op = _operation(operation)
-        replay_safe = not op.is_mutation or op.name in _REPLAY_SAFE_MUTATIONS
+        try:
+            return await self._send(op, await self._document(op), variables)
+        except KrakenError as exc:
+            if not schema_gap(exc):
+                raise
+            capabilities = await self._schema.learn(op.name, exc)
+        try:
+            return await self._send(op, capabilities.document(op.name), variables)
+        except KrakenError as exc:
+            if not schema_gap(exc):
+                raise
+            await self._schema.learn(op.name, exc)
+            raise CapabilityMissing(
+                capability_of(op.name), f"Kraken refused {op.root_field}", operation=op.name
+            ) from exc
+
+    async def _document(self, op: Operation) -> str:
+        """What to send: as written until detection has happened, unless the document depends
+        on the instance (then detection happens first)."""
+        if self._schema.known is None and op.name not in ADAPTIVE:
+            return op.document
+        return (await self.capabilities()).document(op.name)
+
+    async def _send(
+        self, op: Operation | str, document: str, variables: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        name = op.name if isinstance(op, Operation) else op
+        replay_safe = not isinstance(op, Operation) or (
+            not op.is_mutation or op.name in _REPLAY_SAFE_MUTATIONS
+        )
 
         def retryable(error: KrakenError) -> bool:
             if isinstance(error, KrakenTransportError):
@@ -123,18 +199,14 @@ class KrakenClient:
         async def attempt(number: int) -> dict[str, Any]:
             token = await self._tokens.token()
             try:
-                return await self._http.post(
-                    op.name, op.document, variables, token=token, attempt=number
-                )
+                return await self._http.post(name, document, variables, token=token, attempt=number)
             except KrakenError as exc:
                 if exc.code != TOKEN_EXPIRED:
                     raise
             token = await self._tokens.renew(token)
-            return await self._http.post(
-                op.name, op.document, variables, token=token, attempt=number
-            )
+            return await self._http.post(name, document, variables, token=token, attempt=number)
 
-        return await self._retrier.run(attempt, retryable=retryable, operation=op.name)
+        return await self._retrier.run(attempt, retryable=retryable, operation=name)
 
     async def _obtain_token(self, token_input: Mapping[str, str]) -> Mapping[str, Any]:
         op = OPERATIONS["ObtainKrakenToken"]
@@ -150,6 +222,73 @@ class KrakenClient:
             operation=op.name,
         )
         return _object(data, "obtainKrakenToken")
+
+    async def token_expiry(self) -> float:
+        """Obtain (or reuse) the API token and say when it expires (Unix seconds).
+
+        `KrakenAuthError` when Kraken refuses the credentials (for the doctor)."""
+        await self._tokens.token()
+        expires = self._tokens.expires_at
+        assert expires is not None  # a token was just obtained
+        return expires
+
+    # ------------------------------------------------------------ what the instance supports
+
+    async def detect_capabilities(self, *, use_cache: bool = True) -> Capabilities:
+        """Learn what this instance supports (the bot calls this at start-up): from the cache
+        while fresh, else by introspection, else the conservative set of the seeds.
+
+        Never raises because Kraken cannot be asked: the conservative set stands in and is
+        re-checked within a minute. Deprecated fields in use are logged, each once."""
+        return await self._schema.detect(use_cache=use_cache)
+
+    async def capabilities(self) -> Capabilities:
+        """The capabilities in force, detecting them when unknown or expired."""
+        return await self._schema.current()
+
+    @property
+    def known_capabilities(self) -> Capabilities | None:
+        """What was last detected, without asking Kraken (for /healthz)."""
+        return self._schema.known
+
+    async def _with_variant(
+        self, capability: str, run: Callable[[tuple[str, ...]], Awaitable[T]]
+    ) -> T:
+        """Run the instance's variant of `capability`; if Kraken refuses it, the next one."""
+        variant = (await self.capabilities()).variant(capability)
+        try:
+            return await run(variant)
+        except CapabilityMissing as exc:
+            if exc.operation not in variant:
+                raise
+            fallback = (await self.capabilities()).variant(capability)
+            if fallback == variant:
+                raise
+            return await run(fallback)
+
+    async def _introspect(self, authenticated: bool) -> Mapping[str, Any]:
+        if authenticated:
+            return await self._send("IntrospectionQuery", INTROSPECTION_QUERY, {})
+
+        async def attempt(number: int) -> dict[str, Any]:
+            return await self._http.post(
+                "IntrospectionQuery", INTROSPECTION_QUERY, {}, token=None, attempt=number
+            )
+
+        return await self._retrier.run(
+            attempt,
+            retryable=lambda e: isinstance(e, KrakenTransportError),
+            operation="IntrospectionQuery",
+        )
+
+    def _seen(self, wizard: Wizard, account_number: str | None = None) -> Wizard:
+        """Remember the wizard's account and its steps' types (for variants that need them)."""
+        if account_number:
+            self._wizard_accounts.put(wizard.id, account_number)
+        for step in (wizard.current_step, *wizard.completed_steps):
+            if step is not None:
+                self._step_types.put(step.id, step.typename)
+        return wizard
 
     # ------------------------------------------------------------ wizards: reading
 
@@ -172,7 +311,8 @@ class KrakenClient:
             isResumable=is_resumable,
         )
         data = await self.execute("SmartFlexOnboardingWizards", variables)
-        return [parse_wizard(item) for item in _list(data, "smartFlexOnboardingWizards")]
+        items = _list(data, "smartFlexOnboardingWizards")
+        return [self._seen(parse_wizard(item), account_number) for item in items]
 
     async def wizard(self, account_number: str, wizard_id: str) -> Wizard:
         """One wizard of the account, whatever its state; KT-CT-4371 if there is none."""
@@ -184,12 +324,21 @@ class KrakenClient:
                 return wizard
         raise _wizard_not_found(wizard_id)
 
-    async def _reread(self, wizard_id: str) -> Wizard:
-        data = await self.execute("SmartFlexOnboardingWizard", {"wizardId": wizard_id})
-        wizard = data.get("smartFlexOnboardingWizard")
-        if wizard is None:
-            raise _wizard_not_found(wizard_id)
-        return parse_wizard(wizard)
+    async def _reread(self, wizard_id: str) -> Wizard | None:
+        """The wizard as Kraken has it now; None when this instance can only read wizards by
+        account and the client has not seen this wizard's account."""
+
+        async def run(variant: tuple[str, ...]) -> Wizard | None:
+            if variant[0] == "SmartFlexOnboardingWizards":
+                account = self._wizard_accounts.get(wizard_id)
+                return None if account is None else await self.wizard(account, wizard_id)
+            data = await self.execute("SmartFlexOnboardingWizard", {"wizardId": wizard_id})
+            wizard = data.get("smartFlexOnboardingWizard")
+            if wizard is None:
+                raise _wizard_not_found(wizard_id)
+            return self._seen(parse_wizard(wizard))
+
+        return await self._with_variant("read_wizard", run)
 
     # ------------------------------------------------------------ wizards: starting, cancelling
 
@@ -199,6 +348,7 @@ class KrakenClient:
             "StartSmartFlexOnboarding",
             variables,
             recover=lambda: self._resumable(account_number, property_id),
+            account_number=account_number,
         )
 
     async def start_reauthentication(
@@ -213,6 +363,7 @@ class KrakenClient:
             "StartReAuthentication",
             variables,
             recover=lambda: self._resumable(account_number, property_id),
+            account_number=account_number,
         )
 
     async def _resumable(self, account_number: str, property_id: int) -> Wizard | None:
@@ -222,12 +373,17 @@ class KrakenClient:
 
     async def cancel(self, wizard_id: str) -> Wizard:
         data = await self.execute("CancelSmartFlexOnboarding", {"wizardId": wizard_id})
-        return _payload_wizard(data, "cancelSmartFlexOnboarding")
+        return self._seen(_payload_wizard(data, "cancelSmartFlexOnboarding"))
 
     # ------------------------------------------------------------ wizards: completing steps
 
-    async def select_from_list(self, wizard_id: str, step_id: str, option_id: str) -> Wizard:
-        """Choose an option of a list step; naming an earlier list step goes back to it."""
+    async def select_from_list(
+        self, wizard_id: str, step_id: str, option_id: str, *, step_type: str | None = None
+    ) -> Wizard:
+        """Choose an option of a list step; naming an earlier list step goes back to it.
+
+        Where `selectFromListForSmartFlexOnboarding` is missing, the step's own legacy mutation
+        is used, picked by `step_type` (its __typename; else as last seen or re-read)."""
 
         def landed(wizard: Wizard) -> bool:
             if wizard.current_step is not None and wizard.current_step.id == step_id:
@@ -237,9 +393,29 @@ class KrakenClient:
                 for step in wizard.completed_steps
             )
 
-        return await self._complete_step(
-            "SelectFromList", wizard_id, step_id, {"selectedOption": option_id}, landed=landed
-        )
+        async def run(variant: tuple[str, ...]) -> Wizard:
+            operation = variant[0]
+            if operation != "SelectFromList":
+                operation = await self._legacy_select(variant, wizard_id, step_id, step_type)
+            extra = {"selectedOption": option_id}
+            return await self._complete_step(operation, wizard_id, step_id, extra, landed=landed)
+
+        return await self._with_variant("select", run)
+
+    async def _legacy_select(
+        self, usable: tuple[str, ...], wizard_id: str, step_id: str, step_type: str | None
+    ) -> str:
+        typename = step_type or self._step_types.get(step_id)
+        if typename is None:
+            wizard = await self._reread(wizard_id)
+            step = _find_step(wizard, step_id) if wizard is not None else None
+            if wizard is not None and step is None:
+                raise KrakenError("Invalid onboarding step ID.", code=STEP_ID_INVALID)
+            typename = step.typename if step is not None else None
+        operation = LEGACY_SELECT.get(typename or "")
+        if operation is None or operation not in usable:
+            raise CapabilityMissing("select", f"no per-list select mutation for {typename}")
+        return operation
 
     async def select_vehicle_or_charge_point(
         self, wizard_id: str, step_id: str, integration: Integration
@@ -265,8 +441,37 @@ class KrakenClient:
         extra = {"userInputs": json.dumps(dict(inputs))}
         return await self._complete_step("CompleteUserInput", wizard_id, step_id, extra)
 
-    async def start_test_charge(self, wizard_id: str, step_id: str) -> Wizard:
-        return await self._complete_step("StartTestCharge", wizard_id, step_id)
+    async def start_test_charge(
+        self, wizard_id: str, step_id: str, *, account_number: str | None = None
+    ) -> Wizard:
+        """Start the TestCharge step's charge. Where `startTestChargeForSmartFlexOnboarding` is
+        gone this is the account's `triggerTestCharge` followed by a read of the wizard, which
+        needs the account: `account_number`, else the one the client saw with this wizard."""
+
+        async def run(variant: tuple[str, ...]) -> Wizard:
+            if variant[0] == "StartTestCharge":
+                return await self._complete_step("StartTestCharge", wizard_id, step_id)
+            return await self._trigger_test_charge(wizard_id, step_id, account_number)
+
+        return await self._with_variant("test_charge", run)
+
+    async def _trigger_test_charge(
+        self, wizard_id: str, step_id: str, account_number: str | None
+    ) -> Wizard:
+        account = account_number or self._wizard_accounts.get(wizard_id)
+        if account is None:
+            raise CapabilityMissing("test_charge", "triggerTestCharge needs the account number")
+        self._wizard_accounts.put(wizard_id, account)
+        try:
+            await self.execute("TriggerTestCharge", {"accountNumber": account})
+        except KrakenError as exc:
+            if not _may_have_landed(exc):
+                raise
+            wizard = await self.wizard(account, wizard_id)
+            if not _test_charge_started(wizard, step_id):
+                raise
+            return wizard
+        return await self.wizard(account, wizard_id)
 
     async def complete_retry(self, wizard_id: str, step_id: str) -> Wizard:
         return await self._complete_step("CompleteRetry", wizard_id, step_id)
@@ -287,13 +492,18 @@ class KrakenClient:
 
         async def recover() -> Wizard | None:
             wizard = await self._reread(wizard_id)
-            return wizard if check(wizard) else None
+            return wizard if wizard is not None and check(wizard) else None
 
         variables = {"wizardId": wizard_id, "stepId": step_id, **(extra or {})}
         return await self._mutate_wizard(operation, variables, recover=recover)
 
     async def _mutate_wizard(
-        self, operation: str, variables: Mapping[str, Any], *, recover: Recover
+        self,
+        operation: str,
+        variables: Mapping[str, Any],
+        *,
+        recover: Recover,
+        account_number: str | None = None,
     ) -> Wizard:
         """Run a wizard mutation; after an attempt that may have landed, look before resending.
 
@@ -307,7 +517,8 @@ class KrakenClient:
         async def attempt(number: int) -> Wizard:
             nonlocal resent
             try:
-                return _payload_wizard(await self.execute(operation, variables), field)
+                data = await self.execute(operation, variables)
+                return self._seen(_payload_wizard(data, field), account_number)
             except KrakenError as exc:
                 moved = resent and exc.category is ErrorCategory.STEP_MOVED_ON
                 if not (_may_have_landed(exc) or moved):
@@ -369,6 +580,37 @@ class KrakenClient:
         data = await self.execute("UpdateBoostCharge", {"deviceId": device_id, "action": action})
         return parse_device(data.get("updateBoostCharge"))
 
+    async def deauthenticate_device(self, account_number: str, device_id: str) -> str | None:
+        """Stop Kraken controlling a device (its authentication is dropped); returns the device
+        id Kraken reports. The deprecated `deauthenticateDevice` (the fallback) removes the
+        account's newest device of a type, so it is used only when that is this device."""
+
+        async def run(variant: tuple[str, ...]) -> str | None:
+            if variant[0] == "DeauthenticateFlexDevice":
+                data = await self.execute("DeauthenticateFlexDevice", {"deviceId": device_id})
+                return _removed_device(data, "deauthenticateFlexDevice")
+            device_type = await self._sole_device_type(account_number, device_id)
+            variables = {"accountNumber": account_number, "deviceType": device_type}
+            data = await self.execute("DeauthenticateDevice", variables)
+            return _removed_device(data, "deauthenticateDevice")
+
+        return await self._with_variant("device_removal", run)
+
+    async def _sole_device_type(self, account_number: str, device_id: str) -> str:
+        devices = [
+            device
+            for device in await self.devices(account_number)
+            if device.status.current is not DeviceLifecycleStatus.RETIRED
+        ]
+        device = next((d for d in devices if d.id == device_id), None)
+        if device is None:
+            raise KrakenError("Unable to find device for given account.", code="KT-CT-4301")
+        if sum(d.device_type == device.device_type for d in devices) > 1:
+            raise CapabilityMissing(
+                "device_removal", "deauthenticateDevice cannot single out one of several"
+            )
+        return device.device_type
+
 
 def _operation(name: str) -> Operation:
     try:
@@ -399,6 +641,25 @@ def _list(data: Mapping[str, Any], field: str) -> list[Any]:
 
 def _payload_wizard(data: Mapping[str, Any], field: str) -> Wizard:
     return parse_wizard(_object(data, field).get("wizard"))
+
+
+def _find_step(wizard: Wizard, step_id: str) -> Step | None:
+    steps = (wizard.current_step, *wizard.completed_steps)
+    return next((step for step in steps if step is not None and step.id == step_id), None)
+
+
+def _test_charge_started(wizard: Wizard, step_id: str) -> bool:
+    """After a triggerTestCharge that may have landed: did it?"""
+    step = wizard.current_step
+    if step is None or step.id != step_id:
+        return True
+    return isinstance(step, TestChargeStep) and bool(step.is_started)
+
+
+def _removed_device(data: Mapping[str, Any], field: str) -> str | None:
+    device = _object(data, field).get("krakenflexDevice")
+    identifier = device.get("krakenflexDeviceId") if isinstance(device, Mapping) else None
+    return identifier if isinstance(identifier, str) else None
 
 
 def _wizard_not_found(wizard_id: str) -> KrakenError:

@@ -26,6 +26,8 @@ class ErrorCategory(StrEnum):
     """The user can change something (input, plug the car in) and try again."""
     FATAL = "FATAL"
     """Nothing to retry: explain and offer support."""
+    UNSUPPORTED = "UNSUPPORTED"
+    """This Kraken instance lacks what the step needs: the customer finishes it in the app."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,11 @@ RETRYABLE_CODES: frozenset[str] = frozenset(
 )
 TOKEN_EXPIRED = "KT-CT-1124"
 WIZARD_NOT_FOUND = "KT-CT-4371"
+DISABLED_FIELD = "KT-CT-1113"
+"""The instance has the field but has switched it off: for the client, the same as missing."""
+STEP_ID_INVALID = "KT-CT-4377"
+TEST_CHARGE_REFUSAL_PREFIX = "TC_"
+"""triggerTestCharge spells TestChargeRefusalReason values with this prefix (TC_DEVICE_LIVE)."""
 
 
 def category_of(code: str | None) -> ErrorCategory:
@@ -151,12 +158,24 @@ class KrakenError(Exception):
         """Build from one `errors[]` entry, tolerating any missing or mistyped key."""
         extensions = error.get("extensions")
         ext: Mapping[str, Any] = extensions if isinstance(extensions, Mapping) else {}
-        refusals = _strings(ext.get("testChargeRefusalReasons")) + _strings(
-            ext.get("boostChargeRefusalReasons")
-        )
+        refusals = [
+            reason.removeprefix(TEST_CHARGE_REFUSAL_PREFIX)
+            for reason in _strings(ext.get("testChargeRefusalReasons"))
+        ] + _strings(ext.get("boostChargeRefusalReasons"))
+        code = _text(ext.get("errorCode"))
+        message = _text(error.get("message")) or ""
+        if (
+            code is None
+            and "path" not in error
+            and "locations" in error
+            and not message.startswith("Variable '$")  # our variables' values, not the schema
+        ):
+            # Located in the document, with no code and no result path: the document itself was
+            # rejected (GraphQL validation), so the instance's schema is not what was detected.
+            return SchemaMismatch(message or "Kraken rejected the document.")
         return cls(
-            _text(error.get("message")) or "Unknown Kraken error.",
-            code=_text(ext.get("errorCode")),
+            message or "Unknown Kraken error.",
+            code=code,
             description=_text(ext.get("errorDescription")),
             error_type=_text(ext.get("errorType")),
             validation_errors=_validation_errors(ext.get("validationErrors")),
@@ -204,6 +223,44 @@ class KrakenAuthError(KrakenError):
     @property
     def category(self) -> ErrorCategory:
         return ErrorCategory.FATAL
+
+
+class SchemaMismatch(KrakenError):
+    """Kraken rejected the document itself (e.g. "Cannot query field ..."): its schema no longer
+    matches what the client detected. The client re-detects and tries once more."""
+
+    @property
+    def category(self) -> ErrorCategory:
+        return ErrorCategory.FATAL
+
+
+class CapabilityMissing(KrakenError):
+    """This instance lacks every variant of something the call needs (e.g. no test charge
+    mutation at all). Never shown as is: the customer gets "finish this step in the app".
+
+    `capability` names what is missing (see `kraken.capabilities.CAPABILITIES`); `code` is
+    `UNSUPPORTED-<capability>`, short enough for a support reference.
+    """
+
+    def __init__(self, capability: str, detail: str = "", *, operation: str | None = None) -> None:
+        text = f"This Kraken instance does not support {capability}"
+        super().__init__(
+            f"{text}: {detail}" if detail else f"{text}.",
+            code=f"UNSUPPORTED-{capability}",
+            error_type="UNSUPPORTED",
+        )
+        self.capability = capability
+        self.operation = operation
+        """The operation found missing, when the failure is about one variant of several."""
+
+    @property
+    def category(self) -> ErrorCategory:
+        return ErrorCategory.UNSUPPORTED
+
+
+def schema_gap(error: KrakenError) -> bool:
+    """Kraken refused the operation itself: its schema changed, or the field is switched off."""
+    return isinstance(error, SchemaMismatch) or error.code == DISABLED_FIELD
 
 
 def _text(value: object) -> str | None:

@@ -12,10 +12,10 @@ from importlib import resources
 from types import MappingProxyType
 
 from graphql import (
-    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    Node,
     OperationDefinitionNode,
     OperationType,
     Visitor,
@@ -44,9 +44,10 @@ class _SpreadCollector(Visitor):
         self.names.add(node.name.value)
 
 
-def _spreads(document: DocumentNode) -> set[str]:
+def collect_spreads(node: Node) -> set[str]:
+    """Names of the fragments spread anywhere below `node`."""
     collector = _SpreadCollector()
-    visit(document, collector)
+    visit(node, collector)
     return collector.names
 
 
@@ -56,13 +57,13 @@ def _load_fragments(source: str) -> dict[str, tuple[str, set[str]]]:
     for definition in parse(source).definitions:
         if isinstance(definition, FragmentDefinitionNode) and definition.loc is not None:
             text = source[definition.loc.start : definition.loc.end]
-            fragments[definition.name.value] = (text, _spreads(parse(text)))
+            fragments[definition.name.value] = (text, collect_spreads(parse(text)))
     return fragments
 
 
 def _with_fragments(source: str, fragments: Mapping[str, tuple[str, set[str]]]) -> str:
     needed: list[str] = []
-    pending = sorted(_spreads(parse(source)))
+    pending = sorted(collect_spreads(parse(source)))
     while pending:
         name = pending.pop(0)
         if name in needed:

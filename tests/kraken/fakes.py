@@ -6,13 +6,17 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import httpx
+from graphql import graphql_sync, parse, validate
 
 from kraken.client import KrakenClient
 from kraken.credentials import ApiKeyCredentials
 from kraken.retry import RetryPolicy
+from kraken.schema import INTROSPECTION_QUERY
+from tests.kraken.schemas import FULL_SDL, schema
 
 API_KEY = "test-api-key-0123456789"
 URL = "https://kraken.test/v1/graphql/"
@@ -62,9 +66,13 @@ class FakeKraken:
     """Answers obtainKrakenToken itself; every other operation from `handlers` (or `replies`).
 
     `replies[op]` is a queue of canned answers used before falling back to `handlers[op]`.
+    Like a GraphQL server, it serves the schema `sdl` (every variant, unless a test edits it):
+    graphql-core answers introspection from it and rejects documents that do not validate
+    against it, before any handler runs.
     """
 
     clock: FakeClock
+    sdl: str = FULL_SDL
     handlers: dict[str, Handler] = field(default_factory=dict)
     replies: dict[str, list[Reply]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
@@ -88,6 +96,10 @@ class FakeKraken:
         reply: Reply
         if queue:
             reply = queue.pop(0)
+        elif operation == "IntrospectionQuery" and operation not in self.handlers:
+            reply = introspection_answer(self.sdl)
+        elif rejected := validation_errors(self.sdl, body["query"]):
+            reply = {"errors": rejected}
         else:
             outcome = self.handlers[operation](variables)
             reply = await outcome if asyncio.iscoroutine(outcome) else outcome  # type: ignore[assignment]
@@ -110,6 +122,24 @@ class FakeKraken:
                 "refreshExpiresIn": int(self.clock() + 7 * 86400),
             }
         )
+
+
+@cache
+def introspection_answer(sdl: str) -> dict[str, Any]:
+    """What a GraphQL server serving `sdl` answers to the introspection query."""
+    result = graphql_sync(schema(sdl), INTROSPECTION_QUERY)
+    assert result.errors is None, result.errors
+    return {"data": result.data}
+
+
+@cache
+def _validation_errors(sdl: str, document: str) -> tuple[dict[str, Any], ...]:
+    return tuple(dict(error.formatted) for error in validate(schema(sdl), parse(document)))
+
+
+def validation_errors(sdl: str, document: str) -> list[dict[str, Any]]:
+    """The errors a GraphQL server serving `sdl` answers to `document` (none: it runs)."""
+    return [dict(error) for error in _validation_errors(sdl, document)]  # callers may edit
 
 
 def make_client(

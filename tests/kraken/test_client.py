@@ -165,7 +165,8 @@ async def test_hundred_concurrent_expired_token_errors_cause_one_token_request(
 
 
 async def test_bad_api_key_is_an_auth_error(kraken: FakeKraken) -> None:
-    kraken.replies["ObtainKrakenToken"] = [error("KT-CT-1139", "Invalid data.")]
+    # Every request for a token is refused (detection asks for one too, before the call).
+    kraken.replies["ObtainKrakenToken"] = [error("KT-CT-1139", "Invalid data.")] * 5
     async with make_client(kraken) as client:
         with pytest.raises(KrakenAuthError) as caught:
             await client.devices(ACCOUNT)
@@ -177,7 +178,8 @@ async def test_bad_api_key_is_an_auth_error(kraken: FakeKraken) -> None:
 async def test_password_credentials_use_email_and_password(kraken: FakeKraken) -> None:
     kraken.handlers["Devices"] = lambda _: data(devices=[])
     credentials = PasswordCredentials(email="a@example.com", password="hunter22")
-    async with KrakenClient(URL, credentials, transport=kraken.transport()) as client:
+    transport = kraken.transport()
+    async with KrakenClient(URL, credentials, transport=transport, clock=kraken.clock) as client:
         await client.devices(ACCOUNT)
     assert kraken.token_inputs == [{"email": "a@example.com", "password": "hunter22"}]
 

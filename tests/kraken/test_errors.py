@@ -4,11 +4,13 @@ import pytest
 
 from kraken.errors import (
     ERROR_CODES,
+    CapabilityMissing,
     ErrorCategory,
     KrakenAuthError,
     KrakenError,
     KrakenResponseError,
     KrakenTransportError,
+    SchemaMismatch,
     category_of,
 )
 
@@ -130,3 +132,36 @@ def test_subclass_categories() -> None:
     assert KrakenTransportError("down").category is ErrorCategory.RETRY
     assert KrakenResponseError("odd", code="KT-CT-4372").category is ErrorCategory.FATAL
     assert KrakenAuthError("bad key", code="KT-CT-1124").category is ErrorCategory.FATAL
+
+
+def test_a_rejected_document_is_a_schema_mismatch_but_a_bad_variable_is_not() -> None:
+    located = {"locations": [{"line": 2, "column": 3}]}
+    rejected = "Cannot query field 'isComplete' on type 'SmartFlexOnboardingWizard'."
+    mismatch = KrakenError.from_graphql({"message": rejected, **located})
+    assert isinstance(mismatch, SchemaMismatch)
+    bad_value = KrakenError.from_graphql(
+        {"message": "Variable '$deviceType' got invalid value 'CARS'.", **located}
+    )
+    assert not isinstance(bad_value, SchemaMismatch)
+    resolver = KrakenError.from_graphql({"message": "Oops.", "path": ["devices"], **located})
+    assert not isinstance(resolver, SchemaMismatch)
+
+
+def test_trigger_test_charge_refusal_reasons_lose_their_tc_prefix() -> None:
+    error = KrakenError.from_graphql(
+        {
+            "message": "Unable to trigger charge.",
+            "path": ["triggerTestCharge"],
+            "extensions": {
+                "errorCode": "KT-CT-4355",
+                "testChargeRefusalReasons": ["TC_DEVICE_LIVE", "DEVICE_RETIRED"],
+            },
+        }
+    )
+    assert error.refusal_reasons == ["DEVICE_LIVE", "DEVICE_RETIRED"]
+
+
+def test_a_missing_capability_says_what_to_do_and_names_itself() -> None:
+    error = CapabilityMissing("test_charge", "none of triggerTestCharge")
+    assert error.category is ErrorCategory.UNSUPPORTED
+    assert error.code == "UNSUPPORTED-test_charge" and error.capability == "test_charge"
