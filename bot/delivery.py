@@ -23,7 +23,7 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter
 
 from dialogs.screen import CallbackButton, Delivery, Screen, UrlButton
@@ -136,7 +136,7 @@ async def retire(bot: Bot, chat_id: int, live: LiveMessage) -> None:
             await bot.edit_message_reply_markup(
                 chat_id=chat_id, message_id=live.message_id, reply_markup=None
             )
-    except BadRequest as exc:
+    except TelegramError as exc:  # too old, gone, or Telegram having a bad moment
         log.info("could not retire message %s (%s); carrying on", live.message_id, exc.message)
 
 

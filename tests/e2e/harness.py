@@ -40,6 +40,16 @@ def _fingerprint(message: SimMessage | None) -> tuple[object, ...]:
     return (message.id, message.text, tuple(message.labels))
 
 
+def _new_screen(before: tuple[object, ...], now: SimMessage) -> bool:
+    """Whether the bot's newest message is a new screen. A message merely retired (its
+    buttons taken away, a progress line turned into a tick) is the bot making room for the
+    next message, not the next screen itself."""
+    if not before or before[0] != now.id:
+        return True
+    retired = not now.labels and now.text.removesuffix("\n\n✓") == before[1]
+    return _fingerprint(now) != before and not retired
+
+
 @dataclass
 class User:
     sim: SimClient
@@ -103,7 +113,7 @@ class User:
 
         async def changed() -> SimMessage | None:
             shown = await self.bot_messages()
-            if not shown or _fingerprint(shown[-1]) == before:
+            if not shown or not _new_screen(before, shown[-1]):
                 return None
             newest = shown[-1]
             return newest if expect is None or expect in newest.text else None
