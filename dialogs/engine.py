@@ -49,7 +49,16 @@ from dialogs.events import (
     WizardChanged,
 )
 from dialogs.i18n import has_key, resolve_locale, t
-from dialogs.machine import LISTS, State, Trigger, allows, fire, state_for, wait_reason
+from dialogs.machine import (
+    LISTS,
+    State,
+    Trigger,
+    WaitReason,
+    allows,
+    fire,
+    state_for,
+    wait_reason,
+)
 from dialogs.render import render_step, with_notice
 from dialogs.render.common import bound_step, support_reference
 from dialogs.render.lists import is_supported, not_live_notice, render_list
@@ -64,7 +73,13 @@ from dialogs.render.states import (
     render_resuming,
     render_switch_confirm,
 )
-from dialogs.render.steps import current_input, render_input, render_sign_in, render_test_charge
+from dialogs.render.steps import (
+    current_input,
+    render_input,
+    render_sign_in,
+    render_test_charge,
+    render_unknown,
+)
 from dialogs.screen import Delivery, Screen
 from dialogs.wizard import (
     KrakenPort,
@@ -335,11 +350,25 @@ class Turn:
             return
         if error.category is ErrorCategory.USER_CAN_FIX and await self._let_user_fix(error):
             return
+        if error.category is ErrorCategory.UNSUPPORTED and self.conv.wizard_id:
+            self._needs_the_app(self.conv.wizard_id, error)
+            return
         self.conv.last_error = error.code or type(error).__name__
         self.fire(Trigger.FAIL)
         self.show(render_error(self.conv, error))
         if error.category is ErrorCategory.FATAL:
             self.notify_support(f"Kraken error {error.code}")
+
+    def _needs_the_app(self, wizard_id: str, error: KrakenError) -> None:
+        """This instance lacks what the step needs: the customer finishes it in the app, and
+        the notifier watches for the wizard to move on (as for a step type we do not know)."""
+        conv = self.conv
+        conv.last_error = error.code
+        self.fire(Trigger.STEP_ARRIVED, target=State.UNKNOWN_STEP)
+        conv.waiting_since = conv.waiting_since or utcnow()
+        self.effects.append(StartWatching(wizard_id, WaitReason.UNKNOWN_STEP))
+        self.show(render_unknown(conv, None, error.code))
+        self.notify_support(f"instance lacks {error.code}")
 
     async def _let_user_fix(self, error: KrakenError) -> bool:
         """Show the step again with what to fix; False when there is no step to fix on."""

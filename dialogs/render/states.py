@@ -74,6 +74,7 @@ _CATEGORY_KEYS = {
     ErrorCategory.USER_CAN_FIX: "error.fix_input",
     ErrorCategory.FATAL: "error.fatal",
     ErrorCategory.STEP_MOVED_ON: "error.retry_later",
+    ErrorCategory.UNSUPPORTED: "error.fatal",
 }
 
 

@@ -111,8 +111,11 @@ def render_terminal(
     return Screen(text=text, keyboard=keyboard)
 
 
-def render_unknown(conv: Conversation, step: StepBase) -> Screen:
-    text = paragraphs([t(conv.locale, "step.unknown.body"), _reference(conv, step.typename)])
+def render_unknown(conv: Conversation, step: StepBase | None, code: str | None = None) -> Screen:
+    """A step the chat cannot complete — a type we do not know, or one this Kraken instance
+    lacks the mutation for (`code`): finish it in the app; we keep checking."""
+    what = code or (step.typename if step is not None else None)
+    text = paragraphs([t(conv.locale, "step.unknown.body"), _reference(conv, what)])
     keyboard = [[button(conv, "btn.check_now", Action.CHECK_NOW)], cancel_row(conv)]
     return Screen(text=text, keyboard=keyboard)
 

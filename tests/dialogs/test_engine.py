@@ -15,7 +15,7 @@ from dialogs.events import (
 from dialogs.machine import State, WaitReason
 from dialogs.wizard import WizardSnapshots
 from harness.conversation import DialogTester
-from kraken.errors import KrakenError, KrakenTransportError, ValidationError
+from kraken.errors import CapabilityMissing, KrakenError, KrakenTransportError, ValidationError
 from kraken.models import Wizard
 
 from .fakes import FakeKraken, step, wizard
@@ -450,6 +450,20 @@ class TestErrors:
         tester = await started(fake)
         screen = await tester.tap("start the test")
         assert "isn't plugged in" in screen.text and "Try again" in tester.labels()[0]
+
+    async def test_a_step_this_instance_cannot_do_is_finished_in_the_app_and_watched(
+        self,
+    ) -> None:
+        charge = step("TestCharge", "tc", isReady=True)
+        missing = CapabilityMissing("test_charge", "no test charge mutation")
+        fake = FakeKraken(wizard(charge), errors={"start_test_charge": missing})
+        tester = await started(fake)
+        screen = await tester.tap("start the test")
+        assert "finish it in the app" in screen.text
+        assert "SF-w1/UNSUPPORTED-test_charge" in screen.text
+        assert "GraphQL" not in screen.text and "mutation" not in screen.text
+        assert tester.state == State.UNKNOWN_STEP and "Check now" in tester.labels()[0]
+        assert StartWatching("w1", WaitReason.UNKNOWN_STEP) in tester.last_effects
 
 
 class TestHelpAndLanguage:
