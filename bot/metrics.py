@@ -6,14 +6,18 @@ keeps library metrics we did not choose out of the scrape.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from kraken.capabilities import Capabilities
 
 # Kraken calls and handlers are mostly sub-second; the tail (slow provider steps) matters.
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -85,6 +89,35 @@ class Metrics:
                 "notifier_up", "1 while this process's notifier is running", registry=self.registry
             )
         self._notifier_up.set_function(lambda: float(up()))
+
+    def watch_capabilities(self, known: Callable[[], Capabilities | None]) -> None:
+        """Export what the Kraken instance supports, as last detected: whether onboarding
+        can work, and every deprecated field in use with its removal date (Unix seconds; 0
+        when Kraken gives none), so an alert can fire weeks before a field goes away."""
+        self.registry.register(_CapabilityCollector(known))
+
+
+class _CapabilityCollector(Collector):
+    def __init__(self, known: Callable[[], Capabilities | None]) -> None:
+        self._known = known
+
+    def collect(self) -> Iterator[Metric]:
+        capabilities = self._known()
+        ready = GaugeMetricFamily(
+            "kraken_onboarding_supported", "1 when this Kraken instance can run onboarding"
+        )
+        deprecated = GaugeMetricFamily(
+            "kraken_deprecated_field_removal_timestamp",
+            "Deprecated Kraken fields the assistant uses, by removal date",
+            labels=["field"],
+        )
+        if capabilities is not None:
+            ready.add_metric([], float(capabilities.onboarding_ready))
+            for deprecation in capabilities.deprecations():
+                removal = deprecation.removal_timestamp or 0.0
+                deprecated.add_metric([deprecation.coordinate], removal)
+        yield ready
+        yield deprecated
 
 
 def metrics_route(

@@ -34,6 +34,7 @@ from bot.turns import Turns, WaitFigures
 from bot.updates import LedgeredUpdates, OrphanSweeper
 from bot.watches import Watches, WatchPolicy
 from kraken import ApiKeyCredentials, KrakenClient
+from kraken.schema import SchemaCache
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ async def open_runtime(
         ApiKeyCredentials(api_key=settings.kraken_api_key),
         transport=kraken_transport,
         observer=observe,
+        schema_cache=SchemaCache.redis(connection.client, keys.kraken_schema()),
     )
     ledger = UpdateLedger(connection.client, bot_id=settings.bot_id(), keys=keys)
     application = build_application(
@@ -179,6 +181,11 @@ async def open_runtime(
     )
     try:
         await application.initialize()
+        # What this Kraken instance supports: every process learns it before serving (from
+        # Redis when another process just did); it never fails start-up (see the client).
+        capabilities = await kraken.detect_capabilities()
+        log.info("kraken capabilities: %s", capabilities.summary())
+        metrics.watch_capabilities(lambda: kraken.known_capabilities)
         yield runtime
     finally:
         with contextlib.suppress(Exception):

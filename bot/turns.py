@@ -55,7 +55,7 @@ from dialogs.i18n import resolve_locale
 from dialogs.machine import FINISHED, State
 from dialogs.render.common import support_reference
 from dialogs.screen import Delivery, Screen
-from dialogs.wizard import KrakenPort, WizardSnapshots, unchanged
+from dialogs.wizard import KrakenPort, WizardSnapshots, read_ending, unchanged
 from kraken.models import Device
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,13 @@ class Turns:
         if driver is not None and driver != chat_id:
             return LookResult.GONE  # another chat took the onboarding over and watches it
         wizard = await self.kraken.wizard(conv.account_number, wizard_id)
-        if unchanged(conv, wizard):
+        if conv.state is State.COMPLETING and wizard.current_step is None:
+            # The wizard is done; what is awaited is the device going LIVE (or news of a
+            # cancellation): only `devices` can tell.
+            ending = await read_ending(self.kraken, conv.account_number, conv.property_id, wizard)
+            if not ending.cancelled and ending.status == conv.device_status:
+                return LookResult.WAITING
+        elif unchanged(conv, wizard):
             now = self.clock()
             if self._progress_due(conv, now):
                 seconds = self.waits.test_charge.total_seconds()

@@ -113,7 +113,9 @@ def health_routes(runtime: Runtime, notifier: NotifierSupervisor | None) -> list
     async def healthz(request: Request) -> Response:
         _, info = await figures()
         alive = notifier is None or notifier.up
-        return JSONResponse({"ok": alive, "notifier": info}, status_code=200 if alive else 503)
+        known = runtime.kraken.known_capabilities
+        body = {"ok": alive, "notifier": info, "kraken": known.summary() if known else None}
+        return JSONResponse(body, status_code=200 if alive else 503)
 
     async def readyz(request: Request) -> Response:
         redis = await _check(runtime.redis.client.ping, READ_TIMEOUT_S * 2)

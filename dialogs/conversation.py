@@ -44,6 +44,8 @@ class Conversation(BaseModel):
     # Its text without the footer, kept only while it shows one (to finalise it later).
     message_text: str | None = None
     progress_shown_at: datetime | None = None
+    # The lifecycle of the device the wizard set up, while it is not LIVE yet (COMPLETING).
+    device_status: str | None = None
     list_page: int = 0
     list_filter: str = ""
     device_name: str | None = None

@@ -75,7 +75,11 @@ from dialogs.render.states import (
 )
 from dialogs.render.steps import (
     current_input,
+    render_cancelled_elsewhere,
+    render_completing,
+    render_ended,
     render_input,
+    render_live,
     render_sign_in,
     render_test_charge,
     render_unknown,
@@ -89,11 +93,13 @@ from dialogs.wizard import (
     classify_landing,
     find_step,
     oauth_state,
+    read_ending,
     unchanged,
 )
 from kraken.errors import ErrorCategory, KrakenError
 from kraken.models import (
     AuthFlowStep,
+    DeviceLifecycleStatus,
     Integration,
     SelectFromListStep,
     Step,
@@ -141,8 +147,11 @@ async def handle(
         snapshots if snapshots is not None else WizardSnapshots(),
     )
     turn.conv.last_activity_at = utcnow()
+    turn.quiet_if_unchanged = isinstance(event, WizardChanged)
     try:
         await _dispatch(turn, event)
+        if turn.ended is not None:
+            await _settle(turn, *turn.ended)
     except MovedOn:
         pass  # the fresh screen, with "that has moved on", is already shown
     except KrakenError as error:
@@ -200,6 +209,10 @@ class Turn:
     delivery: Delivery = Delivery.SEND
     screens: list[Screen] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
+    # A wizard that arrived with no step left, and the notice to show with how it ended.
+    ended: tuple[Wizard, str | None] | None = None
+    # A notifier look: a wizard that settles where it already was is no news.
+    quiet_if_unchanged: bool = False
 
     def outcome(self) -> Outcome:
         screens = [replace(screen, delivery=self.delivery) for screen in self.screens]
@@ -285,6 +298,9 @@ class Turn:
         conv.last_error = None
         self.fire(Trigger.STEP_ARRIVED, target=state_for(step))
         self._step_effects(wizard, step)
+        if step is None:
+            self.ended = (wizard, notice)  # settled from Kraken's answer after this event
+            return
         self.show(render_step(conv, step), notice)
 
     def _step_effects(self, wizard: Wizard, step: Step | None) -> None:
@@ -713,9 +729,48 @@ def _wizard_changed(turn: Turn, wizard: Wizard) -> None:
     conv = turn.conv
     if wizard.id != conv.wizard_id or conv.state in (State.CANCELLED, State.NOT_LINKED):
         return
-    if unchanged(conv, wizard):
+    if unchanged(conv, wizard) and conv.state is not State.COMPLETING:
         return
     turn.arrive(wizard)
+
+
+async def _settle(turn: Turn, wizard: Wizard, notice: str | None) -> None:
+    """The wizard has no step left. `currentStep: null` is not LIVE: ask Kraken whether it
+    was cancelled (outside the chat, perhaps) and what `devices` says of the device."""
+    conv = turn.conv
+    assert conv.account_number is not None
+    ending = await read_ending(turn.kraken, conv.account_number, conv.property_id, wizard)
+    status = ending.status
+    was = (conv.state, conv.device_status)
+    if ending.cancelled:
+        target, screen = State.CANCELLED, render_cancelled_elsewhere(conv)
+    elif status is DeviceLifecycleStatus.LIVE:
+        target, screen = State.LIVE, render_live(conv, ending.device)
+    elif status in _ON_ITS_WAY:
+        target, screen = State.COMPLETING, render_completing(conv, ending.device)
+    else:
+        target, screen = State.ENDED, render_ended(conv, ending.device)
+        turn.notify_support(f"wizard ended with the device {status or 'not found'}")
+    conv.state = State.COMPLETING  # where arriving at "no step" left it
+    turn.fire(Trigger.SETTLE, target=target)
+    conv.device_status = status.value if status and target is State.COMPLETING else None
+    if target is State.COMPLETING:
+        conv.waiting_since = conv.waiting_since or utcnow()
+        turn.effects.append(StartWatching(wizard.id, WaitReason.DEVICE_LIVE))
+    else:
+        turn.stop_watching()
+    if turn.quiet_if_unchanged and was == (conv.state, conv.device_status):
+        return  # a notifier look that found the same: nothing to tell
+    turn.show(screen, notice)
+
+
+# A device on its way to LIVE (or not found yet, just after registration): keep watching.
+_ON_ITS_WAY = (
+    None,
+    DeviceLifecycleStatus.ONBOARDING,
+    DeviceLifecycleStatus.PENDING_LIVE,
+    DeviceLifecycleStatus.ONBOARDING_TEST_IN_PROGRESS,
+)
 
 
 # Cells of the progress bar of a wait whose length we know.

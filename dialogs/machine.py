@@ -63,6 +63,10 @@ class State(StrEnum):
     ERROR = "error"
     INELIGIBLE = "ineligible"
     SWITCH_CONFIRM = "switch_confirm"
+    # The wizard has no step left: settled from Kraken's answer into LIVE, CANCELLED,
+    # ENDED, or it stays COMPLETING while the device is not LIVE yet.
+    COMPLETING = "completing"
+    ENDED = "ended"  # complete, but the device is retired or failed: support must look
 
 
 class Trigger(StrEnum):
@@ -92,6 +96,7 @@ class Trigger(StrEnum):
     OFFER_SWITCH = "offer_switch"
     SWITCH_DECIDED = "switch_decided"
     TAKE_OVER = "take_over"
+    SETTLE = "settle"
 
 
 class WaitReason(StrEnum):
@@ -102,6 +107,7 @@ class WaitReason(StrEnum):
     LIVE_INTEGRATION = "live_integration"
     TEST_CHARGE = "test_charge"
     UNKNOWN_STEP = "unknown_step"
+    DEVICE_LIVE = "device_live"
 
 
 # States a Kraken step (or the end of the wizard) can put the conversation in.
@@ -118,15 +124,17 @@ STEP_STATES = (
     State.TEST_CHARGE_FAILED,
     State.WAITING,
     State.RETRY_OFFERED,
-    State.LIVE,
+    State.COMPLETING,
     State.UNSUPPORTED,
     State.TERMINAL,
     State.UNKNOWN_STEP,
 )
 ALL = tuple(State)
 LISTS = (State.CHOOSING_DEVICE_TYPE, State.CHOOSING)
-FINISHED = (State.LIVE, State.CANCELLED)
-_IN_WIZARD = (*(s for s in STEP_STATES if s is not State.LIVE), State.ERROR)
+FINISHED = (State.LIVE, State.CANCELLED, State.ENDED)
+# What settling a wizard with no step left can lead to (see the engine's `_settle`).
+SETTLED = (State.LIVE, State.CANCELLED, State.ENDED, State.COMPLETING)
+_IN_WIZARD = (*(s for s in STEP_STATES if s is not State.COMPLETING), State.ERROR)
 
 # The transition table: (trigger, sources, dest); dest None = internal: legal here, state
 # unchanged (the engine then calls Kraken and fires STEP_ARRIVED with what it answered).
@@ -152,7 +160,14 @@ TRANSITIONS: tuple[tuple[Trigger, tuple[State, ...], State | None], ...] = (
     (Trigger.RETRY, (State.ERROR, State.RETRY_OFFERED, State.TEST_CHARGE_FAILED), None),
     (
         Trigger.CHECK_NOW,
-        (State.WAITING, State.TEST_CHARGE_RUNNING, State.UNKNOWN_STEP, State.TERMINAL, State.ERROR),
+        (
+            State.WAITING,
+            State.TEST_CHARGE_RUNNING,
+            State.UNKNOWN_STEP,
+            State.TERMINAL,
+            State.ERROR,
+            State.COMPLETING,
+        ),
         None,
     ),
     (
@@ -165,6 +180,7 @@ TRANSITIONS: tuple[tuple[Trigger, tuple[State, ...], State | None], ...] = (
             State.UNSUPPORTED,
             State.ERROR,
             State.INELIGIBLE,
+            State.ENDED,
         ),
         None,
     ),
@@ -210,9 +226,10 @@ _WAIT_REASONS: tuple[tuple[type[StepBase], WaitReason], ...] = (
 
 
 def state_for(step: Step | None) -> State:
-    """The state a step puts the conversation in; no step means the wizard is complete."""
+    """The state a step puts the conversation in; no step means the wizard has ended, which
+    the engine then settles from what Kraken says (complete or cancelled, the device)."""
     if step is None:
-        return State.LIVE
+        return State.COMPLETING
     if isinstance(step, TestChargeStep):
         if step.error is not None:
             return State.TEST_CHARGE_FAILED
@@ -260,6 +277,13 @@ def _build() -> Machine:
     for target in STEP_STATES:
         machine.add_transition(
             Trigger.STEP_ARRIVED.value, "*", target.value, conditions=[_arrives_at(target)]
+        )
+    for target in SETTLED:
+        machine.add_transition(
+            Trigger.SETTLE.value,
+            State.COMPLETING.value,
+            target.value,
+            conditions=[_arrives_at(target)],
         )
     for trigger, sources, dest in TRANSITIONS:
         machine.add_transition(

@@ -34,6 +34,8 @@ from dialogs.conversation import Conversation
 from dialogs.machine import state_for
 from kraken.models import (
     AuthFlowStep,
+    Device,
+    DeviceLifecycleStatus,
     DeviceRegistrationStep,
     Integration,
     SelectFromListStep,
@@ -51,8 +53,15 @@ class KrakenPort(Protocol):
         account_number: str,
         *,
         property_id: int | None = None,
+        wizard_id: str | None = None,
+        include_cancelled: bool | None = None,
+        include_completed: bool | None = None,
         is_resumable: bool | None = None,
     ) -> Sequence[Wizard]: ...
+
+    async def devices(
+        self, account_number: str, property_id: int | str | None = None
+    ) -> Sequence[Device]: ...
 
     async def wizard(self, account_number: str, wizard_id: str) -> Wizard: ...
 
@@ -146,6 +155,50 @@ def back_target(wizard: Wizard, before: str | None = None) -> str | None:
         return None
     step = previous_list_step(wizard, before)
     return step.id if step is not None else None
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a wizard with no step left really ended: `currentStep: null` means complete *or*
+    cancelled, and complete does not mean the device is LIVE yet."""
+
+    cancelled: bool
+    device: Device | None = None
+
+    @property
+    def status(self) -> DeviceLifecycleStatus | None:
+        return self.device.status.current if self.device is not None else None
+
+
+async def read_ending(
+    kraken: KrakenPort, account_number: str, property_id: int | None, wizard: Wizard
+) -> Ending:
+    """Ask Kraken: is the wizard still there among the completed ones (not cancelled), and
+    what does `devices` say of the device it set up?"""
+    kept = await kraken.wizards(
+        account_number, wizard_id=wizard.id, include_cancelled=False, include_completed=True
+    )
+    if not any(found.id == wizard.id for found in kept):
+        return Ending(cancelled=True)
+    devices = await kraken.devices(account_number, property_id)
+    return Ending(cancelled=False, device=device_of(wizard, devices))
+
+
+def device_of(wizard: Wizard, devices: Sequence[Device]) -> Device | None:
+    """The device a wizard set up. Kraken does not link them: the same type, and among
+    several, the one whose make or model the wizard's name mentions, else one not retired."""
+    candidates = [d for d in devices if wizard.device_type in (None, d.device_type)]
+    name = (wizard.display_name or "").casefold()
+    named = [
+        d
+        for d in candidates
+        if any(part and part.casefold() in name for part in (d.name, d.model, d.make))
+    ]
+    for group in (named, candidates):
+        current = [d for d in group if d.status.current is not DeviceLifecycleStatus.RETIRED]
+        if current or group:
+            return (current or group)[0]
+    return None
 
 
 def unchanged(conv: Conversation, wizard: Wizard) -> bool:

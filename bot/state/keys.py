@@ -65,6 +65,10 @@ class KeySpace:
         # Key strings predate the "watch" naming; kept so running deployments keep their jobs.
         return f"{self.prefix}poll:{wizard_id}:{step_id or '-'}"
 
+    def kraken_schema(self) -> str:
+        """The Kraken instance's detected schema, shared by every process (with a TTL)."""
+        return f"{self.prefix}kraken:schema"
+
     def job_queue(self) -> str:
         return f"{self.prefix}arq:queue"
 

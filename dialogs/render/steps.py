@@ -13,6 +13,7 @@ from dialogs.render.lists import back_and_cancel
 from dialogs.screen import Button, InputExpectation, Screen
 from kraken.models import (
     AuthFlowStep,
+    Device,
     DeviceRegistrationStep,
     Integration,
     RetryStep,
@@ -75,9 +76,41 @@ def render_retry_step(conv: Conversation, step: RetryStep) -> Screen:
     return Screen(text=t(conv.locale, "step.retry.body"), keyboard=keyboard)
 
 
-def render_live(conv: Conversation) -> Screen:
-    device = conv.device_name or t(conv.locale, "step.done.device_fallback")
-    return Screen(text=t(conv.locale, "step.done.body", device=device))
+def _device_label(conv: Conversation, device: Device | None) -> str:
+    named = device.name or " ".join(filter(None, [device.make, device.model])) if device else None
+    return named or conv.device_name or t(conv.locale, "step.done.device_fallback")
+
+
+def render_live(conv: Conversation, device: Device | None = None) -> Screen:
+    """What is now true, as `devices` says: the device is LIVE, under smart control or with
+    smart control paused."""
+    suspended = device is not None and device.status.is_suspended
+    key = "step.done.suspended" if suspended else "step.done.body"
+    return Screen(text=t(conv.locale, key, device=_device_label(conv, device)))
+
+
+def render_completing(conv: Conversation, device: Device | None) -> Screen:
+    """The wizard is done but the device is not LIVE yet: say what is still happening."""
+    status = device.status.current if device is not None else None
+    state = t(conv.locale, f"bot.device_status.{status or 'UNKNOWN'}")
+    text = t(conv.locale, "step.completing.body", device=_device_label(conv, device), state=state)
+    keyboard = [[button(conv, "btn.check_now", Action.CHECK_NOW)]]
+    return Screen(text=paragraphs([text, t(conv.locale, "step.wait.footer")]), keyboard=keyboard)
+
+
+def render_cancelled_elsewhere(conv: Conversation) -> Screen:
+    keyboard = [[button(conv, "btn.start_again", Action.START_AGAIN)]]
+    return Screen(text=t(conv.locale, "step.cancelled_elsewhere.body"), keyboard=keyboard)
+
+
+def render_ended(conv: Conversation, device: Device | None) -> Screen:
+    """Complete, but the device is retired, failed its test, or cannot be found: no
+    pretending, and a reference for support."""
+    status = device.status.current if device is not None else None
+    state = t(conv.locale, f"bot.device_status.{status or 'UNKNOWN'}")
+    text = t(conv.locale, "step.ended.body", device=_device_label(conv, device), state=state)
+    keyboard = [[button(conv, "btn.start_again", Action.START_AGAIN)]]
+    return Screen(text=paragraphs([text, _reference(conv, status)]), keyboard=keyboard)
 
 
 def render_unsupported(conv: Conversation) -> Screen:

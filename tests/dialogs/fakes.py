@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kraken.errors import KrakenError
-from kraken.models import Integration, ListOption, Step, StepBase, Wizard, parse_step
+from kraken.models import (
+    Device,
+    Integration,
+    ListOption,
+    Step,
+    StepBase,
+    Wizard,
+    parse_device,
+    parse_step,
+)
 
 
 def step(typename: str, step_id: str | None = None, **fields: Any) -> Step:
@@ -40,6 +49,19 @@ def wizard(
     )
 
 
+def device(status: str, *, suspended: bool = False, name: str | None = None) -> Device:
+    """A device as `devices` answers; without a name, screens call it what the wizard did."""
+    return parse_device(
+        {
+            "id": "d1",
+            "name": name,
+            "deviceType": "ELECTRIC_VEHICLES",
+            "provider": "TESLA",
+            "status": {"current": status, "isSuspended": suspended},
+        }
+    )
+
+
 @dataclass
 class FakeKraken:
     """Returns ``current`` for reads and the next scripted wizard for each mutation
@@ -51,6 +73,10 @@ class FakeKraken:
     eligible: list[str] = field(default_factory=lambda: ["ELECTRIC_VEHICLES"])
     errors: dict[str, KrakenError] = field(default_factory=dict)
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    # What `devices` answers (a wizard that ends is LIVE unless a test says otherwise) and
+    # the wizards cancelled (outside the chat, or by `cancel`).
+    device_list: list[Device] = field(default_factory=lambda: [device("LIVE")])
+    cancelled: set[str] = field(default_factory=set)
 
     def _call(self, name: str, *args: Any) -> None:
         self.calls.append((name, args))
@@ -74,10 +100,22 @@ class FakeKraken:
         account_number: str,
         *,
         property_id: int | None = None,
+        wizard_id: str | None = None,
+        include_cancelled: bool | None = None,
+        include_completed: bool | None = None,
         is_resumable: bool | None = None,
     ) -> Sequence[Wizard]:
         self._call("wizards", account_number, property_id, is_resumable)
+        if wizard_id is not None:  # reading one wizard back: is it cancelled?
+            cancelled = self.current.id in self.cancelled and not include_cancelled
+            return [] if cancelled or self.current.id != wizard_id else [self.current]
         return self.resumable
+
+    async def devices(
+        self, account_number: str, property_id: int | str | None = None
+    ) -> Sequence[Device]:
+        self._call("devices", account_number, property_id)
+        return self.device_list
 
     async def wizard(self, account_number: str, wizard_id: str) -> Wizard:
         self._call("wizard", account_number, wizard_id)
@@ -85,6 +123,7 @@ class FakeKraken:
 
     async def cancel(self, wizard_id: str) -> Wizard:
         self._call("cancel", wizard_id)
+        self.cancelled.add(wizard_id)
         return self.current
 
     async def start_reauthentication(

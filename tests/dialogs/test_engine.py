@@ -18,7 +18,7 @@ from harness.conversation import DialogTester
 from kraken.errors import CapabilityMissing, KrakenError, KrakenTransportError, ValidationError
 from kraken.models import Wizard
 
-from .fakes import FakeKraken, step, wizard
+from .fakes import FakeKraken, device, step, wizard
 from .limits import assert_fits_telegram
 
 MAKES_OPTIONS: list[dict[str, object]] = [
@@ -367,6 +367,57 @@ class TestSignIn:
         tester = await started(fake)
         await tester.auth_callback("https://bot.example/cb?code=c&state=st-1")
         assert fake.called("complete_auth_flow") == [] and tester.state == State.WAITING
+
+
+class TestEndings:
+    """`currentStep: null` is not LIVE: the ending comes from what Kraken says."""
+
+    async def test_a_wizard_cancelled_elsewhere_is_told_as_cancelled_never_connected(
+        self,
+    ) -> None:
+        fake = FakeKraken(wizard(WAIT))
+        tester = await started(fake)
+        fake.cancelled.add("w1")  # support cancelled it, or the app did
+        outcome = await tester.wizard_changed(wizard(None, WAIT))
+        text = outcome.screens[0].text
+        assert tester.state == State.CANCELLED
+        assert "was cancelled" in text and "connected" not in text
+        assert StopWatching("w1") in tester.last_effects
+
+    async def test_complete_but_not_live_keeps_watching_and_says_what_is_happening(
+        self,
+    ) -> None:
+        fake = FakeKraken(wizard(WAIT, display_name="Zappi"), device_list=[device("PENDING_LIVE")])
+        tester = await started(fake)
+        outcome = await tester.wizard_changed(wizard(None, WAIT, display_name="Zappi"))
+        assert tester.state == State.COMPLETING
+        assert (
+            "Almost there" in outcome.screens[0].text and "connected" not in outcome.screens[0].text
+        )
+        assert StartWatching("w1", WaitReason.DEVICE_LIVE) in tester.last_effects
+        # The next look finds the same: no news, no message.
+        again = await tester.wizard_changed(wizard(None, WAIT, display_name="Zappi"))
+        assert again.screens == [] and tester.state == State.COMPLETING
+        fake.device_list = [device("LIVE")]
+        live = await tester.wizard_changed(wizard(None, WAIT, display_name="Zappi"))
+        assert tester.state == State.LIVE and "Zappi is connected" in live.screens[0].text
+        assert StopWatching("w1") in tester.last_effects
+
+    async def test_a_live_device_with_smart_control_paused_says_so(self) -> None:
+        fake = FakeKraken(wizard(WAIT), device_list=[device("LIVE", suspended=True)])
+        tester = await started(fake)
+        outcome = await tester.wizard_changed(wizard(None, WAIT, display_name="Zappi"))
+        assert tester.state == State.LIVE
+        assert "Smart control is paused" in outcome.screens[0].text
+
+    async def test_a_retired_device_gets_an_honest_message_and_a_reference(self) -> None:
+        fake = FakeKraken(wizard(WAIT), device_list=[device("RETIRED")])
+        tester = await started(fake)
+        outcome = await tester.wizard_changed(wizard(None, WAIT, display_name="Zappi"))
+        text = outcome.screens[0].text
+        assert tester.state == State.ENDED and "isn't under smart control" in text
+        assert "SF-w1/RETIRED" in text and "connected" not in text
+        assert any(isinstance(e, NotifySupport) for e in tester.last_effects)
 
 
 class TestWaiting:

@@ -42,9 +42,13 @@ def e2e_redis_url(redis_server_url: str) -> str:
 
 
 @contextmanager
-def deployment(log_dir: Path, redis_url: str, time_scale: float = FAST) -> Iterator[World]:
+def deployment(
+    log_dir: Path, redis_url: str, time_scale: float = FAST, kraken_args: tuple[str, ...] = ()
+) -> Iterator[World]:
     """Kraken and Telegram running; the caller starts the bot processes it wants."""
-    world = World(log_dir=log_dir, redis_url=redis_url, time_scale=time_scale)
+    world = World(
+        log_dir=log_dir, redis_url=redis_url, time_scale=time_scale, kraken_args=kraken_args
+    )
     try:
         world.start_outside_world()
         yield world

@@ -38,6 +38,7 @@ class World:
     log_dir: Path
     redis_url: str
     time_scale: float = FAST
+    kraken_args: tuple[str, ...] = ()  # e.g. ("--flavour", "uk")
     kraken_port: int = field(default_factory=free_port)
     telegram_port: int = field(default_factory=free_port)
     bot_port: int = field(default_factory=free_port)
@@ -76,6 +77,7 @@ class World:
                     *("--host", "127.0.0.1", "--port", str(self.kraken_port)),
                     *("--time-scale", str(self.time_scale), "--accounts", ",".join(ACCOUNTS)),
                     *("--redirect-uri", f"{self.bot_url}/oauth/callback"),
+                    *self.kraken_args,
                 ],
                 self.log_dir,
                 ready_url=f"{self.kraken_url}/sandbox/health",

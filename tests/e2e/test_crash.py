@@ -81,3 +81,21 @@ async def test_sigterm_stops_the_bot_in_order_and_it_exits_0(linked: User, world
     assert "stopped" in running.log_tail(5)
     world.start(world.bot_process("bot", "run", port=world.bot_port))
     await linked.tap("Heat pump", expect=HEAT_PUMP_MAKES)
+
+
+async def test_a_wizard_cancelled_outside_the_chat_is_told_as_cancelled_never_connected(
+    linked: User,
+) -> None:
+    """`currentStep: null` is not LIVE: before, the notifier told this customer their
+    device was connected."""
+    await linked.choose("Heat pump", "Daikin")
+    waiting = await linked.oauth_allow(expect="waiting")
+    wizard = await linked.sandbox.only_wizard(linked.account)
+    await linked.sandbox.graphql(  # support cancels it from their side
+        "mutation($input: CancelSmartFlexOnboardingInput!) {"
+        " cancelSmartFlexOnboarding(input: $input) { wizard { id } } }",
+        {"input": {"wizardId": wizard["id"]}},
+    )
+    told = await linked.wait_new_message("was cancelled", after=waiting.id)
+    assert told.labels == ["Connect a device"]  # start again
+    assert await linked.count_bot_messages("is connected") == 0

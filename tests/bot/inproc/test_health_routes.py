@@ -58,10 +58,12 @@ async def test_healthz_never_calls_kraken(deployment: InProcessDeployment) -> No
     before = pings(deployment.runtime)
     answers = await asyncio.gather(*(get(app, "/healthz") for _ in range(5)))
     assert [a.status_code for a in answers] == [200] * 5
-    assert answers[0].json() == {
-        "ok": True,
-        "notifier": {"alive": 0, "oldest_due_job_seconds": 0.0},
-    }
+    body = answers[0].json()
+    assert body["ok"] is True
+    assert body["notifier"] == {"alive": 0, "oldest_due_job_seconds": 0.0}
+    # What this Kraken instance supports, as detected at start-up (no secret in it).
+    assert body["kraken"]["onboarding"] is True and body["kraken"]["source"]
+    assert "sandbox-api-key" not in answers[0].text
     assert pings(deployment.runtime) == before
 
 
@@ -264,3 +266,13 @@ async def test_an_update_within_the_limit_is_accepted(webhook_app: Starlette) ->
     sent = await post_webhook(webhook_app, [body[:half], body[half:]])
     assert sent == Sent(200, 2)
     assert (await post_webhook(webhook_app, [b"{not json"])).status == 400
+
+
+async def test_metrics_show_what_the_kraken_instance_supports(
+    deployment: InProcessDeployment,
+) -> None:
+    app = create_web_app(deployment.runtime, webhook=False)
+    text = (await get(app, "/metrics")).text
+    assert "kraken_onboarding_supported 1.0" in text
+    # The sandbox still serves the deprecated test charge mutation the bot prefers.
+    assert 'kraken_deprecated_field_removal_timestamp{field="Mutation.' in text
