@@ -37,6 +37,7 @@ from telegram.error import TelegramError
 
 from bot import doctor
 from bot.config import ConfigError, Settings, load_settings
+from bot.console import command as agents_command
 from bot.handlers import publish_commands
 from bot.handoff.identity import resolve_bot_username
 from bot.handoff.issuing import HandoffRefused, IssuedLink, KrakenUnavailable, issue_link
@@ -330,6 +331,12 @@ COMMANDS: tuple[Command, ...] = (
         "unbind a chat from its account (drops its conversation and watches)",
         revoke_chat_main,
         add_arguments=add_revoke_chat_arguments,
+    ),
+    Command(
+        "agents",
+        "the support console's agent accounts: add NAME [--admin], list, disable NAME",
+        agents_command.main,
+        add_arguments=agents_command.add_arguments,
     ),
     Command(
         "doctor",

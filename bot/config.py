@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Iterable
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -79,6 +80,13 @@ def _positive_up_to(days: int) -> AfterValidator:
 # A duration setting: plain seconds or ISO 8601, longer than zero and bounded.
 _UpTo30Days = Annotated[timedelta, BeforeValidator(_plain_seconds), _positive_up_to(30)]
 _UpTo400Days = Annotated[timedelta, BeforeValidator(_plain_seconds), _positive_up_to(400)]
+_UpTo1Day = Annotated[timedelta, BeforeValidator(_plain_seconds), _positive_up_to(1)]
+
+
+def _networks(value: str | None) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma- or space-separated addresses or networks (CIDR)."""
+    parts = (value or "").replace(",", " ").split()
+    return tuple(ip_network(part, strict=False) for part in parts)
 
 
 def _env(*names: str) -> AliasChoices:
@@ -132,6 +140,19 @@ class Settings(BaseSettings):
     # and how often a wait's progress line is refreshed.
     test_charge_seconds: float = Field(default=420.0, gt=0, le=7200)
     progress_every: float = Field(default=45.0, ge=1, le=3600)
+
+    # The support console (bot.console): sign-ins end after this long without a request;
+    # sessions are signed with SUPPORT_SESSION_SECRET (else a random one kept in Redis). Behind
+    # an identity-aware proxy, SUPPORT_TRUSTED_USER_HEADER names the header carrying the
+    # signed-in user, believed only from SUPPORT_TRUSTED_PROXIES (addresses or networks).
+    support_session_idle: _UpTo1Day = timedelta(minutes=30)
+    support_session_secret: SecretStr | None = None
+    support_trusted_user_header: str | None = None
+    support_trusted_proxies: str | None = None
+
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """SUPPORT_TRUSTED_PROXIES as networks (a bare address is a /32 or /128)."""
+        return _networks(self.support_trusted_proxies)
 
     def watch_policy(self) -> WatchPolicy:
         return WatchPolicy(
@@ -193,11 +214,27 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-256 characters from A-Z a-z 0-9 _ -")
         return value
 
-    @field_validator("webhook_secret", "support_api_token")
+    @field_validator("webhook_secret", "support_api_token", "support_session_secret")
     @classmethod
     def _check_secret_length(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
             raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters long")
+        return value
+
+    @field_validator("support_trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str | None) -> str | None:
+        try:
+            _networks(value)
+        except ValueError:
+            raise ValueError("not a list of IP addresses or networks") from None
+        return value
+
+    @field_validator("support_trusted_user_header")
+    @classmethod
+    def _check_header_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", value):
+            raise ValueError("not an HTTP header name")
         return value
 
     @field_validator("default_locale")

@@ -28,6 +28,7 @@ from bot.handoff.service import HandoffError, HandoffGrant, HandoffService
 from bot.metrics import Metrics
 from bot.state.bindings import Binding, ChatBindings
 from bot.state.conversations import ConversationStore, StoredConversation
+from bot.state.journal import Journal
 from bot.state.oauth import OAuthStates
 from bot.watches import Watches
 from dialogs.callback_data import Action, decode
@@ -180,6 +181,7 @@ class Turns:
                         told += await self._bind_and_take_over(chat_id, next_event, outcome)
                 next_event, conv = await self._follow_up(chat_id, outcome, after), after
             self._count(before_state, before_wizard, conv)
+            await Journal.beside(self.store).turn(chat_id, event, conv, notify=notify)
         self.metrics.handler_latency.observe(time.perf_counter() - started)
         for other_chat, key in told:
             await self._tell_driver_changed(other_chat, key)

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.console import console_routes
 from bot.handoff.http import support_routes
 from bot.metrics import metrics_route
 from bot.notifier import READ_TIMEOUT_S, NotifierFigures, NotifierHeartbeats, NotifierSupervisor
@@ -205,4 +206,5 @@ def create_web_app(
             settings.support_api_token,
             runtime.kraken,
         )
+    routes += console_routes(runtime)
     return Starlette(routes=routes)

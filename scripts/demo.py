@@ -43,6 +43,7 @@ CHAT_USER_NAME = "Alex"
 DEFAULT_TIME_SCALE = 0.05
 READY_TIMEOUT = 60.0
 HANDOFF_ARGS = ("--account", DEFAULT_ACCOUNT, "--property", str(DEFAULT_PROPERTY_ID))
+DEMO_AGENT = "demo"
 
 
 class Shutdown(Exception):
@@ -285,6 +286,37 @@ def issue_handoff(demo: Demo, env: dict[str, str]) -> str:
     return link
 
 
+def create_demo_agent(demo: Demo, env: dict[str, str]) -> str:
+    """A console agent for this run (`python -m bot agents add`); returns its password."""
+    password = secrets.token_urlsafe(12)
+    log_path = demo.log_dir / "agents.log"
+    with log_path.open("ab") as log:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "agents",
+                "add",
+                DEMO_AGENT,
+                "--admin",
+                "--password-stdin",
+            ],
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+            cwd=ROOT,
+            input=f"{password}\n".encode(),
+            stdout=log,
+            stderr=log,
+            timeout=READY_TIMEOUT,
+            check=False,
+        )
+    if result.returncode != 0:
+        raise DemoFailed(
+            f"python -m bot agents add failed (exit {result.returncode}); see {log_path}"
+        )
+    return password
+
+
 def write_env_file(demo: Demo, env: dict[str, str]) -> Path:
     """The bot's settings, for running its commands by hand next to the demo.
 
@@ -302,7 +334,9 @@ def start_token(link: str) -> str:
     return parse_qs(urlsplit(link).query)["start"][0]
 
 
-def print_instructions(demo: Demo, link: str, env_file: Path, *, with_bot: bool) -> None:
+def print_instructions(
+    demo: Demo, link: str, env_file: Path, *, with_bot: bool, agent_password: str | None = None
+) -> None:
     _say()
     _say("The SmartFlex demo is running.")
     _say()
@@ -323,6 +357,11 @@ def print_instructions(demo: Demo, link: str, env_file: Path, *, with_bot: bool)
         f"   Kraken waits run at {demo.time_scale}x real time: "
         f"a 7-minute test charge takes {7 * 60 * demo.time_scale:.0f} s."
     )
+    if agent_password is not None:
+        _say()
+        _say(f"4. The support console: {demo.bot_url}/support/")
+        _say(f"   sign in as {DEMO_AGENT} with the password {agent_password}")
+        _say("   (hand-offs, each customer's timeline, the funnel, the audit log)")
     _say()
     _say(f"Logs: {demo.log_dir}/ (one file per process)")
     _say(f"Settings of this run (with its secrets): {env_file}")
@@ -376,7 +415,10 @@ def run(demo: Demo, *, check: bool, with_bot: bool) -> None:
         if with_bot:
             children.append(stack.enter_context(running(demo.bot(env), demo.bot_url)))
         link = issue_handoff(demo, env)
-        print_instructions(demo, link, write_env_file(demo, env), with_bot=with_bot)
+        password = create_demo_agent(demo, env)
+        print_instructions(
+            demo, link, write_env_file(demo, env), with_bot=with_bot, agent_password=password
+        )
         if check:
             _say()
             _say("Check passed: every process answered and a hand-off link was issued.")

@@ -16,11 +16,14 @@ from datetime import datetime
 
 from bot.handoff.links import deep_link
 from bot.handoff.request import HandoffRequest
-from bot.handoff.service import HandoffService
+from bot.handoff.service import HandoffService, token_hash
+from bot.state.journal import record_issued
 from kraken.client import KrakenClient
 from kraken.errors import KrakenAuthError, KrakenError, KrakenTransportError
 
 UNAUTHORIZED = frozenset({"KT-CT-1111", "KT-CT-1132"})
+# Who issued a link, in the console's list, when it came from the CLI or the support API.
+ISSUED_BY_TOOLS = "cli/api"
 
 
 class HandoffRefused(Exception):
@@ -66,8 +69,24 @@ def refusal(error: KrakenError, request: HandoffRequest) -> HandoffRefused | Kra
 
 
 async def issue_link(
-    service: HandoffService, bot_username: str, request: HandoffRequest, kraken: KrakenClient
+    service: HandoffService,
+    bot_username: str,
+    request: HandoffRequest,
+    kraken: KrakenClient,
+    *,
+    issued_by: str = ISSUED_BY_TOOLS,
 ) -> IssuedLink:
+    """`issued_by`: the console's signed-in agent; the CLI and the support API are one name."""
     await check_with_kraken(kraken, request)
     issued = await service.issue(request.account_number, request.property_id, request.intent)
+    await record_issued(
+        service._redis,
+        service._keys,
+        token_hash(issued.token),
+        request.account_number,
+        request.property_id,
+        request.intent_spec,
+        issued_by,
+        int(issued.expires_at.timestamp() * 1000),
+    )
     return IssuedLink(deep_link(bot_username, issued.token), issued.expires_at, request)

@@ -89,3 +89,58 @@ class KeySpace:
     def account_driver(self, account_number: str) -> str:
         """The chat that drives the account's onboarding (the others may only look)."""
         return f"{self.account_prefix()}{account_number}:driver"
+
+    # ---- the support console (bot.console) and the journal it reads (bot.state.journal)
+
+    def journal_chat(self, chat_id: int) -> str:
+        """Stream of the chat's turns (the console's timeline), capped and expiring."""
+        return f"{self.prefix}journal:chat:{chat_id}"
+
+    def journal_chat_now(self, chat_id: int) -> str:
+        """Hash: where the chat is now (step, since when, last error, its link, its name)."""
+        return f"{self.prefix}journal:chat:{chat_id}:now"
+
+    def journal_funnel(self) -> str:
+        """Stream of onboarding events (started, step reached, error, LIVE, cancelled)."""
+        return f"{self.prefix}journal:funnel"
+
+    def link_prefix(self) -> str:
+        return f"{self.prefix}console:link:"
+
+    def link_record(self, link_id: str) -> str:
+        """Hash: one issued hand-off link (who, when, for what; the chat that opened it)."""
+        return f"{self.link_prefix()}{link_id}"
+
+    def links_issued(self) -> str:
+        """Sorted set of link ids by time of issue (ms)."""
+        return f"{self.prefix}console:links"
+
+    def links_of_account(self, account_number: str) -> str:
+        """Sorted set of the account's link ids by time of issue (ms)."""
+        return f"{self.prefix}console:links:{account_number}"
+
+    def link_unopened(self, account_number: str) -> str:
+        """The account's newest link not yet opened: the chat that binds next opened it."""
+        return f"{self.prefix}console:links:{account_number}:next"
+
+    def agents(self) -> str:
+        """Hash of the console's local agent accounts (name -> JSON with the password hash)."""
+        return f"{self.prefix}console:agents"
+
+    def agent_prefs(self) -> str:
+        """Hash of agents' language and time zone (name -> JSON), proxy users included."""
+        return f"{self.prefix}console:prefs"
+
+    def console_session(self, session_id: str) -> str:
+        return f"{self.prefix}console:session:{session_id}"
+
+    def console_secret(self) -> str:
+        """The session-signing key when SUPPORT_SESSION_SECRET is not set."""
+        return f"{self.prefix}console:secret"
+
+    def login_failures(self, kind: str, who: str) -> str:
+        """Failed sign-ins in the current window, per account (`agent`) or per address."""
+        return f"{self.prefix}console:login:{kind}:{who}"
+
+    def audit_log(self) -> str:
+        return f"{self.prefix}console:audit"
