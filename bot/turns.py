@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol
 
 from telegram import Bot
 from telegram.constants import ChatAction
@@ -57,7 +56,6 @@ from dialogs.machine import FINISHED, State
 from dialogs.render.common import support_reference
 from dialogs.screen import Delivery, Screen
 from dialogs.wizard import KrakenPort, WizardSnapshots, read_ending, unchanged
-from kraken.models import Device
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +94,7 @@ class Turns:
         self,
         *,
         store: ConversationStore,
-        kraken: BotKraken,
+        kraken: KrakenPort,
         bot: Bot,
         watches: Watches,
         oauth: OAuthStates,
@@ -378,14 +376,6 @@ class Turns:
                 self.metrics.onboardings_abandoned.labels(
                     step=after.step_type or before_state
                 ).inc()
-
-
-class BotKraken(KrakenPort, Protocol):
-    """What the bot needs of Kraken beyond the wizard: the account's devices for /status."""
-
-    async def devices(
-        self, account_number: str, property_id: int | None = None
-    ) -> Sequence[Device]: ...
 
 
 def _conversation(stored: StoredConversation) -> Conversation:
