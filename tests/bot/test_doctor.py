@@ -26,9 +26,7 @@ START_TEST_CHARGE = "Mutation.startTestChargeForSmartFlexOnboarding"
 
 
 def settings(**values: Any) -> Settings:
-    return Settings(
-        _env_file=None, kraken_api_url=URL, kraken_api_key=SecretStr(API_KEY), **values
-    )
+    return Settings(_env_file=None, kraken_api_url=URL, kraken_api_key=SecretStr(API_KEY), **values)
 
 
 @pytest.fixture
