@@ -13,7 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sandbox.telegram import sim_api
-from sandbox.telegram.bot_api import bot_api_endpoint
+from sandbox.telegram.bot_api import bot_api_endpoint, file_download_endpoint
 from sandbox.telegram.config import EmulatorConfig
 from sandbox.telegram.emulator import Emulator
 
@@ -36,6 +36,7 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/bot{token}/{method}", bot_api_endpoint, methods=["GET", "POST"]),
+            Route("/file/bot{token}/{file_path:path}", file_download_endpoint, methods=["GET"]),
             *sim_api.routes,
             Route("/", index, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

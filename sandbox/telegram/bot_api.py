@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from sandbox.telegram.emulator import BotWorld, Emulator
 from sandbox.telegram.errors import NOT_FOUND, UNAUTHORIZED, BotApiError, too_many_requests
@@ -15,7 +15,16 @@ from sandbox.telegram.methods import METHODS, canonical_name
 from sandbox.telegram.params import Params, read_params
 
 # Methods that put a message in front of a user count against Telegram's flood limits.
-RATE_LIMITED = frozenset({"sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup"})
+RATE_LIMITED = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendVoice",
+        "sendAudio",
+        "editMessageText",
+        "editMessageReplyMarkup",
+    }
+)
 
 
 async def bot_api_endpoint(request: Request) -> JSONResponse:
@@ -56,3 +65,16 @@ async def _call(
             raise too_many_requests(wait)
     result = await METHODS[name](emulator, world, params)
     return {"ok": True, "result": result}
+
+
+async def file_download_endpoint(request: Request) -> Response:
+    """`/file/bot<token>/<file_path>`: the bytes of a file getFile handed out a path for."""
+    emulator: Emulator = request.app.state.emulator
+    world = emulator.worlds.get(request.path_params["token"])
+    if world is None:
+        return JSONResponse(UNAUTHORIZED.payload(), status_code=401)
+    file_id = world.file_paths.get(request.path_params["file_path"])
+    stored = world.files.get(file_id) if file_id else None
+    if stored is None or stored.data is None:
+        return JSONResponse(NOT_FOUND.payload(), status_code=404)
+    return Response(stored.data, media_type=stored.content_type or "application/octet-stream")

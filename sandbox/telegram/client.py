@@ -37,6 +37,8 @@ class SimMessage:
     edited: bool
     photo: dict[str, Any] | None
     entities: list[dict[str, Any]]
+    voice: dict[str, Any] | None = None
+    audio: dict[str, Any] | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -52,6 +54,8 @@ class SimMessage:
             edited=data["edited"],
             photo=data["photo"],
             entities=data["entities"],
+            voice=data.get("voice"),
+            audio=data.get("audio"),
         )
 
 
@@ -98,6 +102,45 @@ class SimClient:
         body = self._with_bot({"user_id": user_id, "text": text, **user})
         result: dict[str, Any] = (await self._call("POST", "/sim/message", json=body)).json()
         return result
+
+    async def send_voice(
+        self, user_id: int, data: bytes, *, content_type: str = "audio/ogg", **user: Any
+    ) -> dict[str, Any]:
+        """Send a voice note recorded as `data` (OGG/Opus, WebM, WAV...; the emulator converts
+        it to OGG/Opus as Telegram does). Returns message_id, update_id, file_id, duration."""
+        return await self._send_audio("/sim/voice", user_id, data, content_type, None, user)
+
+    async def send_audio(
+        self,
+        user_id: int,
+        data: bytes,
+        *,
+        file_name: str = "audio.mp3",
+        content_type: str = "audio/mpeg",
+        **user: Any,
+    ) -> dict[str, Any]:
+        """Attach an audio file (kept as it is)."""
+        return await self._send_audio("/sim/audio", user_id, data, content_type, file_name, user)
+
+    async def _send_audio(
+        self,
+        path: str,
+        user_id: int,
+        data: bytes,
+        content_type: str,
+        file_name: str | None,
+        user: dict[str, Any],
+    ) -> dict[str, Any]:
+        params = self._with_bot({"user_id": user_id, "file_name": file_name, **user})
+        headers = {"Content-Type": content_type}
+        response = await self._call("POST", path, params=params, content=data, headers=headers)
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def file(self, file_id: str) -> bytes:
+        """The bytes of a voice note, audio file or photo in the chat."""
+        bot = self._bot or (await self.state())["bots"][0]["username"]
+        return (await self._call("GET", f"/sim/files/{bot}/{file_id}")).content
 
     async def tap(
         self,

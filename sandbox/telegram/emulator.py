@@ -17,6 +17,7 @@ from sandbox.telegram.config import BotIdentity, EmulatorConfig
 from sandbox.telegram.errors import CHAT_NOT_FOUND, bad_request
 from sandbox.telegram.faults import FaultBook
 from sandbox.telegram.keyboard import inline_buttons
+from sandbox.telegram.media import Media, UserAudio
 from sandbox.telegram.ratelimit import RateLimiter
 from sandbox.telegram.store import CallbackQuery, Chat, ChatEvent, Photo, StoredMessage
 from sandbox.telegram.updates import UpdateQueue
@@ -36,9 +37,16 @@ class SimError(Exception):
 
 @dataclass
 class StoredFile:
-    photo: Photo
+    """A file Telegram keeps: a photo, a voice note or an audio file (`data` None for a photo
+    sent by URL, which Telegram fetched elsewhere)."""
+
+    photo: Photo | None
     content_type: str
     data: bytes | None
+    kind: str = "photo"
+    file_unique_id: str = ""
+    file_path: str | None = None
+    media: Media | None = None
 
 
 @dataclass
@@ -72,6 +80,7 @@ class BotWorld:
     commands: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
     callback_queries: dict[str, CallbackQuery] = field(default_factory=dict)
     files: dict[str, StoredFile] = field(default_factory=dict)
+    file_paths: dict[str, str] = field(default_factory=dict)  # getFile path -> file_id
 
     @property
     def username(self) -> str:
@@ -131,6 +140,31 @@ class Emulator:
         """`profile` (first_name, language_code...) updates what the bot learns of the user."""
         if not text:
             raise SimError(400, "text is required")
+        return await self._user_message(world, user_id, profile, text, None)
+
+    async def user_sends_audio(
+        self,
+        world: BotWorld,
+        user_id: int,
+        audio: UserAudio,
+        profile: dict[str, str],
+        caption: str = "",
+    ) -> tuple[StoredMessage, int | None]:
+        """A voice note (already OGG/Opus) or an audio file from the user."""
+        media = audio.media
+        world.files[media.file_id] = StoredFile(
+            None, media.mime_type, audio.data, media.kind, media.file_unique_id, media=media
+        )
+        return await self._user_message(world, user_id, profile, caption, media)
+
+    async def _user_message(
+        self,
+        world: BotWorld,
+        user_id: int,
+        profile: dict[str, str],
+        text: str,
+        media: Media | None,
+    ) -> tuple[StoredMessage, int | None]:
         chat = self._chat_for(world, user_id, profile)
         message = StoredMessage(
             message_id=chat.allocate_id(),
@@ -139,7 +173,8 @@ class Emulator:
             chat=chat.api_chat(),
             date=int(self.now()),
             text=text,
-            entities=_command_entities(text),
+            entities=_command_entities(text) if media is None else [],
+            media=media,
         )
         chat.messages[message.message_id] = message
         update = await world.queue.push("message", chat.chat_id, message.to_api())
@@ -238,6 +273,7 @@ class Emulator:
             world.chats.clear()
             world.callback_queries.clear()
             world.files.clear()
+            world.file_paths.clear()
             await world.queue.clear()
         self.outbox.clear()
         self.faults.clear()

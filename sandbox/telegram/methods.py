@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from sandbox.telegram import errors
-from sandbox.telegram.emulator import BotWorld, Emulator
+from sandbox.telegram.emulator import BotWorld, Emulator, StoredFile
 from sandbox.telegram.entities import Entity, parse_text, utf16_len
 from sandbox.telegram.errors import BotApiError, bad_request
 from sandbox.telegram.keyboard import parse_reply_markup
-from sandbox.telegram.params import Params
+from sandbox.telegram.media import (
+    FILE_TOO_BIG,
+    MAX_DOWNLOAD_BYTES,
+    WRONG_FILE,
+    Media,
+    MediaKind,
+    bot_media,
+    file_path_for,
+)
+from sandbox.telegram.params import Params, UploadedFile
 from sandbox.telegram.photos import resolve_photo
-from sandbox.telegram.store import Chat, ChatEvent, StoredMessage
+from sandbox.telegram.store import Chat, ChatEvent, Photo, StoredMessage
 from sandbox.telegram.webhook import WebhookDelivery, WebhookSettings
 
 Handler = Callable[[Emulator, BotWorld, Params], Awaitable[Any]]
@@ -233,25 +243,99 @@ async def send_message(emu: Emulator, world: BotWorld, params: Params) -> Any:
     return await deliver(emu, world, chat, message)
 
 
-@method("sendPhoto")
-async def send_photo(emu: Emulator, world: BotWorld, params: Params) -> Any:
+def captioned(
+    world: BotWorld, params: Params
+) -> tuple[Chat, str, list[Entity], dict[str, Any] | None]:
+    """The checks every captioned send (photo, voice, audio) makes, in Telegram's order."""
     if not params.has("chat_id"):
         raise bad_request(errors.CHAT_ID_EMPTY)
     caption, entities = formatted(params, "caption", MAX_CAPTION, errors.CAPTION_TOO_LONG)
     markup = parse_reply_markup(params.raw("reply_markup"))
-    chat = target_chat(world, params)
-    photo = resolve_photo(world, params.raw("photo"))
+    return target_chat(world, params), caption, entities, markup
+
+
+async def deliver_captioned(
+    emu: Emulator,
+    world: BotWorld,
+    sent: tuple[Chat, str, list[Entity], dict[str, Any] | None],
+    *,
+    photo: Photo | None = None,
+    media: Media | None = None,
+) -> Any:
+    chat, caption, entities, markup = sent
     message = new_bot_message(emu, world, chat, caption)
     message.entities = entities
     message.reply_markup = markup
-    message.photo = photo
+    message.photo, message.media = photo, media
     return await deliver(emu, world, chat, message)
+
+
+@method("sendPhoto")
+async def send_photo(emu: Emulator, world: BotWorld, params: Params) -> Any:
+    sent = captioned(world, params)
+    photo = resolve_photo(world, params.raw("photo"))
+    return await deliver_captioned(emu, world, sent, photo=photo)
+
+
+async def _send_media(emu: Emulator, world: BotWorld, params: Params, kind: MediaKind) -> Any:
+    sent_with = captioned(world, params)
+    value = params.raw(kind)
+    if isinstance(value, UploadedFile):
+        sent = bot_media(
+            kind,
+            value,
+            duration=params.integer("duration"),
+            performer=params.string("performer"),
+            title=params.string("title"),
+        )
+        media = sent.media
+        world.files[media.file_id] = StoredFile(
+            None, media.mime_type, sent.data, kind, media.file_unique_id, media=media
+        )
+    elif isinstance(value, str) and value and (stored := world.files.get(value)) is not None:
+        if stored.media is None or stored.kind != kind:
+            raise bad_request(f"wrong file type: can't use file of type {stored.kind} as {kind}")
+        media = replace(stored.media)  # sent again by file_id: the same file
+    elif value in (None, ""):
+        raise bad_request(f"there is no {kind} in the request")
+    else:
+        raise bad_request(WRONG_FILE)
+    return await deliver_captioned(emu, world, sent_with, media=media)
+
+
+@method("sendVoice")
+async def send_voice(emu: Emulator, world: BotWorld, params: Params) -> Any:
+    return await _send_media(emu, world, params, "voice")
+
+
+@method("sendAudio")
+async def send_audio(emu: Emulator, world: BotWorld, params: Params) -> Any:
+    return await _send_media(emu, world, params, "audio")
+
+
+@method("getFile")
+async def get_file(emu: Emulator, world: BotWorld, params: Params) -> Any:
+    file_id = params.string("file_id") or ""
+    stored = world.files.get(file_id)
+    if stored is None or stored.data is None:
+        raise bad_request("invalid file_id")
+    if len(stored.data) > MAX_DOWNLOAD_BYTES:
+        raise bad_request(FILE_TOO_BIG)
+    if stored.file_path is None:
+        stored.file_path = file_path_for(stored.kind, len(world.file_paths) + 1)
+        world.file_paths[stored.file_path] = file_id
+    return {
+        "file_id": file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_size": len(stored.data),
+        "file_path": stored.file_path,
+    }
 
 
 @method("editMessageText")
 async def edit_message_text(emu: Emulator, world: BotWorld, params: Params) -> Any:
     chat, message = editable_message(world, params)
-    if message.photo is not None:
+    if message.has_caption:
         raise bad_request(errors.NO_TEXT_TO_EDIT)
     text, entities = message_text(params)
     markup = inline_markup(params)

@@ -19,11 +19,12 @@ def resolve_photo(world: BotWorld, value: object) -> Photo:
         return _store_upload(world, value)
     if not isinstance(value, str) or not value:
         raise bad_request("there is no photo in the request")
-    if value in world.files:
-        return world.files[value].photo
+    stored = world.files.get(value)
+    if stored is not None and stored.photo is not None:
+        return stored.photo
     if value.startswith(("http://", "https://")):
         photo = _new_photo(0, 0, 0, source_url=value)
-        world.files[photo.file_id] = StoredFile(photo, "", None)
+        world.files[photo.file_id] = StoredFile(photo, "", None, "photo", photo.file_unique_id)
         return photo
     raise bad_request(_WRONG_FILE)
 
@@ -33,7 +34,9 @@ def _store_upload(world: BotWorld, upload: UploadedFile) -> Photo:
         raise bad_request("file must be non-empty")
     width, height, content_type = _image_facts(upload.data, upload.content_type)
     photo = _new_photo(width, height, len(upload.data))
-    world.files[photo.file_id] = StoredFile(photo, content_type, upload.data)
+    world.files[photo.file_id] = StoredFile(
+        photo, content_type, upload.data, "photo", photo.file_unique_id
+    )
     return photo
 
 

@@ -11,7 +11,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from sandbox.telegram.emulator import Emulator, SimError
+from sandbox.telegram.errors import BotApiError
 from sandbox.telegram.faults import Fault
+from sandbox.telegram.media import MediaError, user_audio_file, user_voice_note
+from sandbox.telegram.params import UploadedFile, read_params
 from sandbox.telegram.transcript import transcript_json, transcript_text
 
 MAX_WAIT_S = 60.0
@@ -67,15 +70,71 @@ def _sim(handler: Endpoint) -> Endpoint:
 async def post_message(request: Request) -> Response:
     emulator, body = _emulator(request), await _body(request)
     world = emulator.world(body.get("bot"))
-    profile = {
-        field: str(body[field])
-        for field in ("first_name", "last_name", "username", "language_code")
-        if body.get(field)
-    }
+    profile = {field: str(body[field]) for field in _PROFILE_FIELDS if body.get(field)}
     message, update_id = await emulator.user_says(
         world, _user_id(body.get("user_id")), str(body.get("text") or ""), profile
     )
     return JSONResponse({"message_id": message.message_id, "update_id": update_id})
+
+
+_PROFILE_FIELDS = ("first_name", "last_name", "username", "language_code")
+
+
+async def _upload(request: Request) -> tuple[dict[str, str], UploadedFile]:
+    """Fields and the file of a /sim/voice or /sim/audio call: multipart (a `file` part and
+    form fields), or the raw bytes as the body with the fields in the query string."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        try:
+            params = await read_params(request)
+        except BotApiError as error:
+            raise SimError(400, error.description) from None
+        fields = {k: str(v) for k, v in params.values.items() if not isinstance(v, UploadedFile)}
+        files = [v for v in params.values.values() if isinstance(v, UploadedFile)]
+        if not files:
+            raise SimError(400, "attach the recording as a file part")
+        return fields, files[0]
+    body = await request.body()
+    name = request.query_params.get("file_name") or "recording"
+    return dict(request.query_params), UploadedFile(name, content_type, body)
+
+
+async def _post_audio(request: Request, kind: str) -> Response:
+    emulator = _emulator(request)
+    fields, upload = await _upload(request)
+    world = emulator.world(fields.get("bot") or None)
+    profile = {f: fields[f] for f in _PROFILE_FIELDS if fields.get(f)}
+    try:
+        if kind == "voice":
+            audio = user_voice_note(upload.data, upload.content_type)
+        else:
+            audio = user_audio_file(upload.data, upload.filename, upload.content_type)
+    except MediaError as error:
+        raise SimError(400, str(error)) from None
+    message, update_id = await emulator.user_sends_audio(
+        world, _user_id(fields.get("user_id")), audio, profile, fields.get("caption", "")
+    )
+    media = audio.media
+    return JSONResponse(
+        {
+            "message_id": message.message_id,
+            "update_id": update_id,
+            "file_id": media.file_id,
+            "duration": media.duration,
+            "mime_type": media.mime_type,
+            "file_size": media.size,
+        }
+    )
+
+
+async def post_voice(request: Request) -> Response:
+    """The user records a voice note (any audio; converted to OGG/Opus as Telegram does)."""
+    return await _post_audio(request, "voice")
+
+
+async def post_audio(request: Request) -> Response:
+    """The user sends an audio file (kept as it is)."""
+    return await _post_audio(request, "audio")
 
 
 async def post_callback(request: Request) -> Response:
@@ -215,11 +274,13 @@ async def get_file(request: Request) -> Response:
     stored = world.files.get(request.path_params["file_id"])
     if stored is None or stored.data is None:
         raise SimError(404, "no such file")
-    return Response(stored.data, media_type=stored.content_type)
+    return Response(stored.data, media_type=stored.content_type or "application/octet-stream")
 
 
 routes = [
     Route("/sim/message", _sim(post_message), methods=["POST"]),
+    Route("/sim/voice", _sim(post_voice), methods=["POST"]),
+    Route("/sim/audio", _sim(post_audio), methods=["POST"]),
     Route("/sim/callback", _sim(post_callback), methods=["POST"]),
     Route("/sim/open_url", _sim(post_open_url), methods=["POST"]),
     Route("/sim/chat/{user_id}", _sim(get_chat), methods=["GET"]),

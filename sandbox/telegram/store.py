@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sandbox.telegram.media import Media
+
 Sender = Literal["bot", "user"]
 
 
@@ -45,8 +47,13 @@ class StoredMessage:
     entities: list[dict[str, Any]] = field(default_factory=list)
     reply_markup: dict[str, Any] | None = None
     photo: Photo | None = None
+    media: Media | None = None  # a voice note or an audio file
     link_preview_options: dict[str, Any] | None = None
     edit_date: int | None = None
+
+    @property
+    def has_caption(self) -> bool:
+        return self.photo is not None or self.media is not None
 
     def to_api(self) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -55,8 +62,11 @@ class StoredMessage:
             "chat": self.chat,
             "date": self.date,
         }
-        if self.photo is not None:
-            message["photo"] = self.photo.sizes()
+        if self.has_caption:
+            if self.photo is not None:
+                message["photo"] = self.photo.sizes()
+            if self.media is not None:
+                message[self.media.kind] = self.media.to_api()
             if self.text:
                 message["caption"] = self.text
             if self.entities:

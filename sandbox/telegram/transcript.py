@@ -16,6 +16,21 @@ def photo_url(world: BotWorld, message: StoredMessage) -> str | None:
     return photo.source_url or f"/sim/files/{world.username}/{photo.file_id}"
 
 
+def media_json(world: BotWorld, message: StoredMessage) -> dict[str, Any] | None:
+    media = message.media
+    if media is None:
+        return None
+    return {
+        "kind": media.kind,
+        "file_id": media.file_id,
+        "url": f"/sim/files/{world.username}/{media.file_id}",
+        "duration": media.duration,
+        "mime_type": media.mime_type,
+        "size": media.size,
+        "file_name": media.file_name,
+    }
+
+
 def message_json(world: BotWorld, message: StoredMessage) -> dict[str, Any]:
     photo = message.photo
     return {
@@ -40,6 +55,12 @@ def message_json(world: BotWorld, message: StoredMessage) -> dict[str, Any]:
             "width": photo.width,
             "height": photo.height,
         },
+        "voice": media_json(world, message)
+        if message.media and message.media.kind == "voice"
+        else None,
+        "audio": media_json(world, message)
+        if message.media and message.media.kind == "audio"
+        else None,
     }
 
 
@@ -82,6 +103,9 @@ def _message_lines(message: StoredMessage) -> list[str]:
     body = message.text
     if message.photo is not None:
         body = f"[photo {message.photo.width}x{message.photo.height}] {body}".rstrip()
+    if message.media is not None:
+        minutes, seconds = divmod(message.media.duration, 60)
+        body = f"[{message.media.kind} {minutes}:{seconds:02d}] {body}".rstrip()
     first, *rest = body.split("\n") or [""]
     lines = [f"[{message.message_id}] {who}: {first}", *(f"    {line}" for line in rest)]
     for row in inline_buttons(message.reply_markup):

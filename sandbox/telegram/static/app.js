@@ -101,12 +101,56 @@ function timeOf(date) {
   return new Date(date * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
+function clock(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+// A voice note or audio file: a play button, a progress bar and the duration, like Telegram.
+function player(media) {
+  const box = document.createElement("div");
+  box.className = `player ${media.kind}`;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "play";
+  button.setAttribute("aria-label", `Play ${media.kind}`);
+  button.textContent = "▶";
+  const bar = document.createElement("progress");
+  bar.max = 1;
+  bar.value = 0;
+  const time = document.createElement("span");
+  time.className = "duration";
+  time.textContent = clock(media.duration);
+  const audio = new Audio();
+  audio.preload = "none";
+  audio.src = media.url;
+  audio.addEventListener("timeupdate", () => {
+    if (audio.duration) bar.value = audio.currentTime / audio.duration;
+    time.textContent = clock(audio.currentTime || media.duration);
+  });
+  audio.addEventListener("play", () => { button.textContent = "❚❚"; box.classList.add("playing"); });
+  const stopped = () => { button.textContent = "▶"; box.classList.remove("playing"); };
+  audio.addEventListener("pause", stopped);
+  audio.addEventListener("ended", () => { stopped(); bar.value = 0; time.textContent = clock(media.duration); });
+  button.addEventListener("click", () => { if (audio.paused) audio.play().catch(showError); else audio.pause(); });
+  box.append(button, bar, time);
+  if (media.kind === "audio" && media.file_name) {
+    const name = document.createElement("span");
+    name.className = "file-name";
+    name.textContent = media.file_name;
+    box.append(name);
+  }
+  return box;
+}
+
 function messageRow(message) {
   const row = document.createElement("div");
   row.className = `row ${message.from}`;
   row.dataset.messageId = message.id;
   const bubble = document.createElement("div");
   bubble.className = "bubble";
+  const media = message.voice || message.audio;
+  if (media) bubble.append(player(media));
   if (message.photo) {
     const img = document.createElement("img");
     img.className = "photo";
@@ -242,6 +286,67 @@ $("composer").addEventListener("submit", async (event) => {
     input.value = text;
     showError(error);
   }
+});
+
+// Recording a voice note: MediaRecorder gives WebM/Opus (Chromium) or OGG/Opus (Firefox); the
+// emulator converts it to the OGG/Opus voice note Telegram would deliver to the bot.
+const recorder = { media: null, chunks: [], started: 0, timer: null };
+
+function recordingTick() {
+  $("rec-time").textContent = clock((Date.now() - recorder.started) / 1000);
+  $("rec-time").dataset.seconds = String(Math.floor((Date.now() - recorder.started) / 1000));
+}
+
+async function startRecording() {
+  if (state.userId === null) return;
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (error) {
+    showError(new Error(`Microphone unavailable: ${error.message || error}`));
+    return;
+  }
+  const type = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus", "audio/webm"]
+    .find((t) => window.MediaRecorder && MediaRecorder.isTypeSupported(t)) || "";
+  const media = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+  recorder.media = media;
+  recorder.chunks = [];
+  media.addEventListener("dataavailable", (event) => { if (event.data.size) recorder.chunks.push(event.data); });
+  media.addEventListener("stop", () => {
+    stream.getTracks().forEach((track) => track.stop());
+    sendRecording(new Blob(recorder.chunks, { type: media.mimeType || "audio/webm" })).catch(showError);
+  });
+  media.start(250);
+  recorder.started = Date.now();
+  $("rec-time").dataset.seconds = "0";
+  recordingTick();
+  recorder.timer = setInterval(recordingTick, 200);
+  $("composer").classList.add("recording");
+  $("mic").setAttribute("aria-label", "Stop and send");
+  $("mic").textContent = "■";
+}
+
+function stopRecording() {
+  clearInterval(recorder.timer);
+  $("composer").classList.remove("recording");
+  $("mic").setAttribute("aria-label", "Record a voice message");
+  $("mic").textContent = "🎤";
+  if (recorder.media && recorder.media.state !== "inactive") recorder.media.stop();
+  recorder.media = null;
+}
+
+async function sendRecording(blob) {
+  const query = new URLSearchParams({ user_id: String(state.userId), first_name: state.name });
+  if (state.bot) query.set("bot", state.bot);
+  const response = await fetch(`/sim/voice?${query}`, {
+    method: "POST", headers: { "Content-Type": blob.type || "audio/webm" }, body: blob,
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || response.statusText);
+}
+
+$("mic").addEventListener("click", () => {
+  if (recorder.media) stopRecording(); else startRecording();
 });
 
 async function followStartLink() {

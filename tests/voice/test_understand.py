@@ -1,0 +1,182 @@
+"""The matcher that typed text and recognised speech share: options, commands, input values."""
+
+from __future__ import annotations
+
+import pytest
+
+from voice.understand import (
+    Choice,
+    Command,
+    Expectation,
+    Heard,
+    Hypothesis,
+    Kind,
+    Shape,
+    ShapeKind,
+    Verdict,
+    match_heard,
+    match_text,
+)
+from voice.words import spoken_text
+
+TESLA = [
+    Choice("Model 3 (2019–2023) · 54 kWh", "m3-54"),
+    Choice("Model 3 (2019–2023) · 75 kWh", "m3-75"),
+    Choice("Model 3 Highland (2024 onwards) · 60 kWh", "hl-60"),
+    Choice("Model 3 Highland (2024 onwards) · 78 kWh", "hl-78"),
+    Choice("Model Y (2021 onwards) · 75 kWh", "y-75"),
+    Choice("Model S (2014–2021) · 75 kWh", "s-75"),
+]
+MAKES = [Choice(m, m.lower()) for m in ("Tesla", "Volkswagen", "BMW", "Mercedes-Benz", "Honda")]
+LIST = (Command.NEXT, Command.PREVIOUS, Command.BACK, Command.CANCEL, Command.HELP)
+
+
+@pytest.mark.parametrize(
+    ("label", "words"),
+    [
+        ("Model 3 Highland · 78 kWh", "model three highland seventy eight kilowatt hours"),
+        ("🚗 My car (recommended)", "my car recommended"),
+        ("BMW iX3", "b m w i x three"),
+        ("Next ▶", "next"),
+        ("Citroën ë-C4", "citroen e c four"),
+        ("Zeekr 001", "zeekr zero zero one"),
+        ("Model S (2014–2021)", "model s twenty fourteen twenty twenty one"),
+        ("Smart PRO 2.5", "smart pro two point five"),
+    ],
+)
+def test_labels_become_speakable_words(label: str, words: str) -> None:
+    assert spoken_text(label) == words
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("the highland one with 78", "hl-78"),
+        ("model 3 78kwh", "hl-78"),
+        ("Model Y", "y-75"),
+        ("model 3 highland seventy eight", "hl-78"),
+    ],
+)
+def test_typed_text_picks_an_unambiguous_option(typed: str, key: str) -> None:
+    match = match_text(typed, Expectation.of(TESLA, LIST))
+    assert match.verdict is Verdict.ACT
+    assert match.best is not None and (match.best.kind, match.best.key) == (Kind.CHOICE, key)
+
+
+@pytest.mark.parametrize(
+    ("typed", "keys"),
+    [
+        ("highland", {"hl-60", "hl-78"}),
+        ("seventy five", {"m3-75", "y-75", "s-75"}),
+    ],
+)
+def test_ambiguous_text_offers_the_close_candidates(typed: str, keys: set[str]) -> None:
+    match = match_text(typed, Expectation.of(TESLA, LIST))
+    assert match.verdict is Verdict.CONFIRM
+    assert {c.key for c in match.candidates} == keys
+    assert len(match.candidates) <= 3
+
+
+@pytest.mark.parametrize("typed", ["tesla", "Tesla", "tesle", "I have a tesla", "the tesla please"])
+def test_a_make_is_found_despite_case_typos_and_filler(typed: str) -> None:
+    match = match_text(typed, Expectation.of(MAKES, LIST))
+    assert match.verdict is Verdict.ACT and match.best is not None
+    assert match.best.key == "tesla"
+
+
+def test_spelled_and_glued_names_match() -> None:
+    expectation = Expectation.of(MAKES, LIST)
+    for typed in ("bmw", "b m w", "B.M.W."):
+        best = match_text(typed, expectation).best
+        assert best is not None and best.key == "bmw", typed
+    best = match_text("volks wagen", expectation).best
+    assert best is not None and best.key == "volkswagen"
+
+
+@pytest.mark.parametrize("typed", ["banana", "what is this", "", "🙂"])
+def test_nothing_close_is_no_match(typed: str) -> None:
+    match = match_text(typed, Expectation.of(MAKES, LIST))
+    assert match.verdict is Verdict.NOTHING and match.candidates == ()
+
+
+@pytest.mark.parametrize(
+    ("typed", "command"),
+    [
+        ("next", Command.NEXT),
+        ("next page", Command.NEXT),
+        ("go back", Command.BACK),
+        ("cancel", Command.CANCEL),
+        ("stop", Command.CANCEL),
+        ("help", Command.HELP),
+    ],
+)
+def test_command_words(typed: str, command: Command) -> None:
+    match = match_text(typed, Expectation.of(MAKES, LIST))
+    assert match.verdict is Verdict.ACT and match.best is not None
+    assert (match.best.kind, match.best.key) == (Kind.COMMAND, command.value)
+
+
+def test_commands_the_screen_does_not_accept_are_not_matched() -> None:
+    match = match_text("next page", Expectation.of(MAKES, (Command.CANCEL,)))
+    assert match.verdict is Verdict.NOTHING
+
+
+@pytest.mark.parametrize(
+    ("said", "value"),
+    [
+        ("seven thirty", "07:30"),
+        ("half past seven", "07:30"),
+        ("quarter to eight", "07:45"),
+        ("seven o'clock", "07:00"),
+        ("7:30 pm", "19:30"),
+        ("19:30", "19:30"),
+        ("nineteen hundred", "19:00"),
+        ("six oh five", "06:05"),
+        ("noon", "12:00"),
+    ],
+)
+def test_times(said: str, value: str) -> None:
+    match = match_text(said, Expectation.of((), (), Shape(ShapeKind.TIME)))
+    assert match.verdict is Verdict.ACT and match.best is not None
+    assert (match.best.kind, match.best.key) == (Kind.VALUE, value)
+
+
+@pytest.mark.parametrize(
+    ("said", "kind", "value"),
+    [
+        ("one two three four five six seven eight", ShapeKind.DIGITS, "12345678"),
+        ("double five twelve thirty four", ShapeKind.DIGITS, "551234"),
+        ("oh one two three four five six seven", ShapeKind.DIGITS, "01234567"),
+        ("a b one two three four five six", ShapeKind.SERIAL, "AB123456"),
+        ("ab123456", ShapeKind.SERIAL, "AB123456"),
+        ("eighty percent", ShapeKind.PERCENT, "80"),
+        ("80%", ShapeKind.PERCENT, "80"),
+    ],
+)
+def test_input_values(said: str, kind: ShapeKind, value: str) -> None:
+    match = match_text(said, Expectation.of((), (), Shape(kind, r"[A-Z0-9]+|\d+")))
+    assert match.best is not None and match.best.key == value
+
+
+def test_a_value_must_fit_the_steps_regex_and_length() -> None:
+    shape = Shape(ShapeKind.DIGITS, r"[A-Z0-9]{8,20}", 8, 20)
+    assert match_text("one two three", Expectation.of((), (), shape)).verdict is Verdict.NOTHING
+    assert (
+        match_text(
+            "one hundred and ten percent", Expectation.of((), (), Shape(ShapeKind.PERCENT))
+        ).verdict
+        is Verdict.NOTHING
+    )
+
+
+def test_speech_acts_only_when_the_recogniser_is_sure() -> None:
+    expectation = Expectation.of(MAKES, LIST)
+    sure = Heard((Hypothesis("tesla", 0.95),))
+    assert match_heard(sure, expectation).verdict is Verdict.ACT
+    torn = Heard((Hypothesis("honda", 0.5), Hypothesis("tesla", 0.45)))
+    unsure = match_heard(torn, expectation)
+    assert unsure.verdict is Verdict.CONFIRM
+    assert [c.key for c in unsure.candidates] == ["honda", "tesla"]
+    noise = Heard((Hypothesis("tesla", 0.1),))
+    assert match_heard(noise, expectation).verdict is Verdict.NOTHING
+    assert match_heard(Heard(), expectation).verdict is Verdict.NOTHING
