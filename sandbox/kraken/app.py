@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 from collections import deque
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,13 +27,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from . import devices
 from .clock import SandboxClock
 from .config import SandboxConfig
 from .devices import TEST_CHARGE_OUTCOMES
 from .errors import KrakenError
 from .faults import Fault
 from .graphql_api import RequestContext, build_schema, format_error
-from .models import TESLA_GRANTS
+from .models import TESLA_GRANTS, Device
 from .pages import BAD_GATEWAY_PAGE, consent_page, decision_redirect, error_page, landing_page
 from .service import Sandbox
 
@@ -203,6 +205,36 @@ class SandboxApp:
         self.sandbox.faults.add(fault)
         return JSONResponse({"faults": [vars(f) for f in self.sandbox.faults.pending()]})
 
+    async def list_devices(self, request: Request) -> Response:
+        engine = self.sandbox.engine
+        return JSONResponse(
+            {"devices": [_hook_view(engine.settle(d)) for d in engine.devices.values()]}
+        )
+
+    async def device_hook(self, request: Request) -> Response:
+        """`/sandbox/devices/<id or "latest">/<hook>`; DELETE .../alerts clears the alerts."""
+        engine = self.sandbox.engine
+        wanted, name = request.path_params["device_id"], request.path_params["hook"]
+        if wanted == "latest" and engine.devices:
+            wanted = next(reversed(engine.devices))
+        device = engine.find_device(wanted)
+        if device is None:
+            return JSONResponse({"error": f"unknown device {wanted!r}"}, status_code=404)
+        if request.method == "DELETE":
+            if name != "alerts":
+                return JSONResponse({"error": "only .../alerts can be deleted"}, 405)
+            device.alerts.clear()
+            return JSONResponse(_hook_view(device))
+        hook = DEVICE_HOOKS.get(name)
+        if hook is None:
+            known = ", ".join(DEVICE_HOOKS)
+            return JSONResponse({"error": f"unknown hook {name!r}; one of {known}"}, 404)
+        try:
+            hook(device, engine.system(device), await _json(request), engine.clock.now())
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(_hook_view(device))
+
     async def scenario(self, request: Request) -> Response:
         body = await _json(request)
         account = str(body.get("accountNumber") or "")
@@ -246,6 +278,49 @@ class SandboxApp:
         )
 
 
+# POST /sandbox/devices/<id>/<hook>: what the outside world does to a device. Each takes the
+# device (settled to now), its system (a heat pump's zones), the JSON body and the clock.
+DeviceHook = Callable[[Device, list[Device], dict[str, Any], float], None]
+DEVICE_HOOKS: dict[str, DeviceHook] = {
+    "alerts": lambda d, _s, body, now: _publish(d, body, now),
+    "expire-authentication": lambda _d, system, _b, now: devices.expire_authentication(system, now),
+    "suspend": lambda _d, system, _b, _n: devices.suspend_from_outside(system, True),
+    "unsuspend": lambda _d, system, _b, _n: devices.suspend_from_outside(system, False),
+    "unplug": lambda d, _s, _b, _n: devices.plug(d, False),
+    "plug": lambda d, _s, _b, _n: devices.plug(d, True),
+    "away": lambda d, _s, _b, _n: devices.move(d, False),
+    "home": lambda d, _s, _b, _n: devices.move(d, True),
+    "battery": lambda d, _s, body, _n: devices.set_battery(d, body),
+}
+
+
+def _publish(device: Device, body: dict[str, Any], now: float) -> None:
+    message = body.get("message")
+    if not isinstance(message, str) or not message.strip():
+        raise ValueError("message (a non-empty string) is required")
+    devices.publish_alert(device, message.strip(), now)
+
+
+def _hook_view(device: Device) -> dict[str, Any]:
+    """What the hooks answer: the device as the simulation sees it."""
+    return {
+        "id": device.id,
+        "accountNumber": device.account_number,
+        "name": device.name,
+        "deviceType": device.device_type,
+        "provider": device.provider,
+        "current": device.current,
+        "isSuspended": device.is_suspended,
+        "authenticationExpired": device.auth_expired,
+        "pluggedIn": device.plugged_in,
+        "atHome": device.at_home,
+        "boosting": device.boosting,
+        "stateOfCharge": round(device.state_of_charge, 2),
+        "stateOfChargeLimit": device.state_of_charge_limit,
+        "alerts": [a["message"] for a in devices.alerts_view(device)],
+    }
+
+
 def create_app(config: SandboxConfig | None = None, clock: SandboxClock | None = None) -> Starlette:
     """The ASGI app; `app.state.sandbox` exposes the clock, engine and tokens to tests.
 
@@ -265,6 +340,10 @@ def create_app(config: SandboxConfig | None = None, clock: SandboxClock | None =
         Route("/sandbox/clock", handlers.clock, methods=["POST"]),
         Route("/sandbox/faults", handlers.faults, methods=["POST", "DELETE"]),
         Route("/sandbox/scenario", handlers.scenario, methods=["POST"]),
+        Route("/sandbox/devices", handlers.list_devices, methods=["GET"]),
+        Route(
+            "/sandbox/devices/{device_id}/{hook}", handlers.device_hook, methods=["POST", "DELETE"]
+        ),
     ]
     app = Starlette(routes=routes)
     app.state.sandbox = sandbox

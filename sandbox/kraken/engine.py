@@ -15,14 +15,17 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
+from . import preferences, simulation
 from .catalog import Catalog
 from .clock import SandboxClock
 from .config import SandboxConfig
 from .devices import (
+    HEAT_PUMP_ZONES,
     REFUSAL_REASONS,
     VIRTUAL_KEY_FAILURE_REASON,
     VIRTUAL_KEY_MISSING,
     failure_error,
+    reauthenticated,
     refusal_error,
     trigger_refusal,
 )
@@ -147,7 +150,7 @@ class WizardEngine:
         integration_device_id: str | None = None,
     ) -> list[Device]:
         return [
-            d
+            self.settle(d)
             for d in self.devices.values()
             if d.account_number == account_number
             and (property_id is None or str(d.property_id) == str(property_id))
@@ -161,7 +164,26 @@ class WizardEngine:
             account_number is not None and device.account_number != account_number
         ):
             raise KrakenError("KT-CT-4301")
+        return self.settle(device)
+
+    def find_device(self, device_id: str) -> Device | None:
+        """Any account's device, settled to now (None if there is no such id)."""
+        device = self.devices.get(device_id)
+        return None if device is None else self.settle(device)
+
+    def settle(self, device: Device) -> Device:
+        """The device as it is now: the car's charge and boost caught up with the clock."""
+        simulation.settle(device, self.clock.now(), self.config.time_scale)
         return device
+
+    def system(self, device: Device) -> list[Device]:
+        """The devices that act together with this one (a heat pump's zones), settled."""
+        if device.system_id is None:
+            return [device]
+        return [self.settle(d) for d in self.devices.values() if d.system_id == device.system_id]
+
+    def smart_charging(self, device: Device) -> bool:
+        return simulation.smart_charging(device, self.clock.now(), self.config.time_scale)
 
     # --- the clock ---------------------------------------------------------------------------
 
@@ -170,7 +192,9 @@ class WizardEngine:
         now = self.clock.now()
         while (step := wizard.current) is not None:
             if step.kind == "TestCharge" and not step.fields["isStarted"]:
-                step.fields["isReady"] = now >= step.hidden["ready_from"]
+                device = self.devices.get(str(wizard.device_id))
+                plugged = device is None or device.plugged_in
+                step.fields["isReady"] = now >= step.hidden["ready_from"] and plugged
             if step.ready_at is None or step.ready_at > now:
                 return
             if step.kind == "TestCharge":
@@ -440,6 +464,8 @@ class WizardEngine:
         return None
 
     def _next_test_charge_outcome(self, wizard: Wizard) -> str:
+        if not self.devices[str(wizard.device_id)].at_home:
+            return "DEVICE_AWAY_FROM_HOME"
         queued = self.scenario(wizard.account_number).test_charge_outcomes
         if queued:
             return queued.popleft()
@@ -520,7 +546,7 @@ class WizardEngine:
             self._register_device(wizard, finished)
         following = plan_next(wizard, self.catalog, scenario, uk=self.uk)
         if following is None:
-            self._finish(wizard)
+            self._finish(wizard, now)
             return
         wizard.steps.append(self._enter(wizard, following, now))
 
@@ -547,29 +573,48 @@ class WizardEngine:
         return target.provider if target else ""
 
     def _register_device(self, wizard: Wizard, step: Step) -> None:
+        """Register the journey's device; a multi-zone heat pump registers one per zone."""
         target = target_of(wizard, self.catalog)
         assert target is not None, "a device is only registered once the journey has a target"
-        device = Device(
-            id=str(uuid.uuid4()),
-            account_number=wizard.account_number,
-            property_id=wizard.property_id,
-            typename=target.typename,
-            device_type=target.device_type,
-            provider=target.provider,
-            name=target.display_name,
-            make=target.make or None,
-            model=target.model or None,
-            integration_device_id=_integration_device_id(wizard, target, step),
-            wizard_id=wizard.id,
-        )
-        self.devices[device.id] = device
-        wizard.device_id = device.id
+        integration_id = _integration_device_id(wizard, target, step)
+        zones: tuple[str | None, ...] = (None,)
+        if target.device_type == HEAT_PUMPS:
+            zones = HEAT_PUMP_ZONES.get(target.make, ("ZONE_1",))
+        system_id = str(uuid.uuid4()) if target.device_type == HEAT_PUMPS else None
+        now = self.clock.now()
+        for number, zone in enumerate(zones, start=1):
+            several = len(zones) > 1
+            device = Device(
+                id=str(uuid.uuid4()),
+                account_number=wizard.account_number,
+                property_id=wizard.property_id,
+                typename=target.typename,
+                device_type=target.device_type,
+                provider=target.provider,
+                name=f"{target.display_name} (zone {number})" if several else target.display_name,
+                make=target.make or None,
+                model=target.model or None,
+                integration_device_id=f"{integration_id}-{number}" if several else integration_id,
+                wizard_id=wizard.id,
+                simulated_until=now,
+                system_id=system_id,
+                zone=zone,
+            )
+            preferences.initialise(device)
+            self.devices[device.id] = device
+            wizard.device_id = wizard.device_id or device.id
 
-    def _finish(self, wizard: Wizard) -> None:
+    def _finish(self, wizard: Wizard, now: float) -> None:
         wizard.status = WizardStatus.COMPLETE
         device_id = wizard.reauth_device_id or wizard.device_id
-        if device_id is not None:
-            device = self.devices[device_id]
+        if device_id is None:
+            return
+        system = self.system(self.devices[device_id])
+        if wizard.reauth_device_id is not None:
+            reauthenticated(system)
+        for device in system:
+            if device.current != "LIVE":
+                device.simulated_until = now
             device.current, device.current_state = "LIVE", "SMART_CONTROL_CAPABLE"
 
     # --- device lookups for the device mutations --------------------------------------------

@@ -59,7 +59,32 @@ _SPECS = [
     ),
     ErrorSpec("KT-CT-4313", "Could not find KrakenFlex device.", NOT_FOUND, "Device not found."),
     ErrorSpec(
+        "KT-CT-4314",
+        "Unable to get provider details.",
+        APPLICATION,
+        "The device's provider cannot be reached: its authentication has expired.",
+    ),
+    ErrorSpec(
         "KT-CT-4321", "Serializer validation error.", VALIDATION, "Serializer validation error."
+    ),
+    ErrorSpec("KT-CT-4329", "Invalid data.", VALIDATION, "The room temperature is out of bounds."),
+    ErrorSpec(
+        "KT-CT-4336",
+        "Unable to set hot water state.",
+        APPLICATION,
+        "The device is not a live heat pump Kraken can reach.",
+    ),
+    ErrorSpec(
+        "KT-CT-4337",
+        "Unable to set climate control state.",
+        APPLICATION,
+        "The device is not a live heat pump Kraken can reach.",
+    ),
+    ErrorSpec(
+        "KT-CT-4346",
+        "Unable to set the room temperature.",
+        APPLICATION,
+        "The device is not a live heat pump with its heating on that Kraken can reach.",
     ),
     ErrorSpec(
         "KT-CT-4324",
@@ -78,6 +103,12 @@ _SPECS = [
         "This device cannot currently be de-authenticated.",
         APPLICATION,
         "The device is retired or running its test charge.",
+    ),
+    ErrorSpec(
+        "KT-CT-4353",
+        "An error occurred while trying to update your charging preferences.",
+        APPLICATION,
+        "The vehicle is retired or its authentication has expired.",
     ),
     ErrorSpec(
         "KT-CT-4354",
@@ -104,6 +135,18 @@ _SPECS = [
         "The boost was refused; see boostChargeRefusalReasons.",
     ),
     ErrorSpec(
+        "KT-CT-4358",
+        "Unable to suspend device control.",
+        APPLICATION,
+        "Only a live device's smart control can be suspended.",
+    ),
+    ErrorSpec(
+        "KT-CT-4359",
+        "Unable to resume device control.",
+        APPLICATION,
+        "Only a live device's smart control can be resumed.",
+    ),
+    ErrorSpec(
         "KT-CT-4362",
         "Device not ready for test charge.",
         APPLICATION,
@@ -120,6 +163,12 @@ _SPECS = [
         "Simultaneous attempts to update onboarding process.",
         APPLICATION,
         "Another request is updating this onboarding wizard. Please try again.",
+    ),
+    ErrorSpec(
+        "KT-CT-4374",
+        "An error occurred while trying to set your device preferences.",
+        APPLICATION,
+        "The device is retired or takes no schedule.",
     ),
     ErrorSpec(
         "KT-CT-4375",
@@ -159,11 +208,36 @@ _SPECS = [
         "Re-authentication is not supported for this device.",
     ),
     ErrorSpec(
+        "KT-CT-4386",
+        "An error occurred while trying to update your device's grid export status.",
+        APPLICATION,
+        "Only a live battery or inverter Kraken can reach exports to the grid.",
+    ),
+    ErrorSpec(
+        "KT-CT-4387",
+        "Could not find the KrakenFlex controller device.",
+        NOT_FOUND,
+        "The heat pump's controller was de-authenticated.",
+    ),
+    ErrorSpec(
+        "KT-CT-4389",
+        "An error occurred while trying to update your device's isChargingDurationCapped setting.",
+        APPLICATION,
+        "The device is not live or Kraken cannot reach it.",
+    ),
+    ErrorSpec(
+        "KT-CT-4390",
+        "An error occurred while trying to update your device's preference.",
+        APPLICATION,
+        "The charging duration cap does not apply to this device.",
+    ),
+    ErrorSpec(
         "KT-CT-4391",
         "This onboarding wizard has been cancelled.",
         APPLICATION,
         "Cannot complete a step on a cancelled onboarding wizard.",
     ),
+    ErrorSpec("KT-CT-7223", "Unauthorized.", AUTHORIZATION, "No such device on your accounts."),
     ErrorSpec(
         "KT-CT-7899", "An internal error occurred.", APPLICATION, "An internal error occurred."
     ),

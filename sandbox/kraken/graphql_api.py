@@ -18,11 +18,11 @@ from ariadne import InterfaceType, MutationType, QueryType, ScalarType, make_exe
 from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
 from graphql import build_schema as build_sdl
 
-from . import devices
+from . import devices, preferences
 from .auth import Principal
 from .errors import KrakenError
 from .flavours import schema_sdl
-from .journeys import LIST_STEPS
+from .journeys import ELECTRIC_VEHICLES, LIST_STEPS
 from .models import Device, Wizard
 from .service import Sandbox
 from .steps import virtual_key
@@ -38,6 +38,11 @@ INTERFACES = (
     "SmartFlexOnboardingErrorInterface",
     "SmartFlexDeviceInterface",
     "SmartFlexDeviceStatusInterface",
+    "SmartFlexDeviceAlertInterface",
+    "DeviceReAuthenticationInterface",
+    "SmartFlexDevicePreferencesInterface",
+    "FlexDevicePreferenceSettingInterface",
+    "FlexDevicePreferenceScheduleSettingInterface",
 )
 
 
@@ -80,15 +85,20 @@ def _payload(info: Info, wizard: Wizard) -> dict[str, Any]:
     return {"wizard": wizard_view(_ctx(info).sandbox.engine, wizard), "possibleErrors": []}
 
 
-def _device(info: Info, device_id: object, missing: str) -> Device:
-    """A device of an account the caller may see; `missing` is the field's not-found code."""
+def _device(info: Info, device_id: object, missing: str, forbidden: str = "KT-CT-1111") -> Device:
+    """A device of an account the caller may see, settled to now; `missing` is the field's
+    not-found code, `forbidden` its code for another account's device."""
     principal = _principal(info)
-    device = _ctx(info).sandbox.engine.devices.get(str(device_id))
+    device = _ctx(info).sandbox.engine.find_device(str(device_id))
     if device is None:
         raise KrakenError(missing)
     if not principal.can_access(device.account_number):
-        raise KrakenError("KT-CT-1111")
+        raise KrakenError(forbidden)
     return device
+
+
+def _device_payload(info: Info, device: Device) -> dict[str, Any]:
+    return device_view(_ctx(info).sandbox.engine, device)
 
 
 def _query(name: str) -> Callable[[Resolver], Resolver]:
@@ -308,7 +318,11 @@ def resolve_deauthenticate_flex(
     _: None, info: Info, input: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     device = _device(info, (input or {}).get("deviceId"), "KT-CT-4350")
-    return {"krakenflexDevice": devices.details(devices.retire(device)), "possibleErrors": []}
+    system = _ctx(info).sandbox.engine.system(device)
+    return {
+        "krakenflexDevice": devices.details(devices.retire(system, device)),
+        "possibleErrors": [],
+    }
 
 
 @_mutation("deauthenticateDevice")
@@ -317,25 +331,93 @@ def resolve_deauthenticate(
 ) -> dict[str, Any]:
     given = input or {}
     account = _account(info, given.get("accountNumber") or "")
-    device = _ctx(info).sandbox.engine.newest_device(account, given.get("deviceType"))
-    return {"krakenflexDevice": devices.details(devices.retire(device)), "possibleErrors": []}
+    engine = _ctx(info).sandbox.engine
+    device = engine.newest_device(account, given.get("deviceType"))
+    retired = devices.retire(engine.system(device), device)
+    return {"krakenflexDevice": devices.details(retired), "possibleErrors": []}
 
 
 @_mutation("updateDeviceSmartControl")
 def resolve_smart_control(_: None, info: Info, input: dict[str, Any]) -> dict[str, Any]:
     device = _device(info, input["deviceId"], "KT-CT-4313")
-    engine = _ctx(info).sandbox.engine
-    return device_view(engine, devices.smart_control(device, input["action"]))
+    system = _ctx(info).sandbox.engine.system(device)
+    return _device_payload(info, devices.smart_control(system, device, input["action"]))
 
 
-@_mutation("updateBoostCharge")
-def resolve_boost(_: None, info: Info, input: dict[str, Any] | None = None) -> dict[str, Any]:
-    if input is None:
-        raise KrakenError("KT-CT-4357")
-    # The reference lists no not-found code for updateBoostCharge: an unknown id is refused.
-    device = _device(info, input["deviceId"], "KT-CT-1111")
-    engine = _ctx(info).sandbox.engine
-    return device_view(engine, devices.boost(device, input["action"]))
+DeviceAction = Callable[[Device, dict[str, Any]], Device]
+
+
+def _device_mutation(name: str, null_input: str, act: DeviceAction) -> None:
+    """A mutation on one device answering the device. The reference lists no not-found code
+    for these: an unknown id is refused as Unauthorized."""
+
+    def resolve(_: None, info: Info, input: dict[str, Any] | None = None) -> dict[str, Any]:
+        if input is None:
+            raise KrakenError(null_input)
+        device = _device(info, input["deviceId"], "KT-CT-1111")
+        return _device_payload(info, act(device, input))
+
+    MUTATIONS[name] = resolve
+
+
+_device_mutation("updateBoostCharge", "KT-CT-4357", lambda d, i: devices.boost(d, i["action"]))
+_device_mutation(
+    "setDevicePreferences", "KT-CT-4321", lambda d, i: preferences.set_device_preferences(d, i)
+)
+_device_mutation(
+    "updateIsChargingDurationCapped",
+    "KT-CT-4390",
+    lambda d, i: devices.cap_charging_duration(d, i["enabled"]),
+)
+_device_mutation(
+    "updateDeviceGridExport", "KT-CT-4386", lambda d, i: devices.export_to_grid(d, i["enabled"])
+)
+
+
+@_mutation("setVehicleChargePreferences")
+def resolve_set_vehicle_preferences(
+    _: None, info: Info, input: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The account's newest EV or charger (the legacy mutation names no device)."""
+    given = input or {}
+    account = _account(info, given.get("accountNumber") or "")
+    device = _ctx(info).sandbox.engine.newest_device(account, ELECTRIC_VEHICLES)
+    if device.auth_expired:
+        raise KrakenError("KT-CT-4353")
+    preferences.set_vehicle_preferences(device, given)
+    details = devices.details(device)
+    return {
+        "krakenflexDevice": {k: details[k] for k in ("krakenflexDeviceId", "provider")},
+        "possibleErrors": [],
+    }
+
+
+def _heat_pump_payload(device: Device) -> dict[str, Any]:
+    return {"heatPumpDevice": devices.heat_pump_view(device), "possibleErrors": []}
+
+
+@_mutation("setClimateControlState")
+def resolve_climate(_: None, info: Info, input: dict[str, Any] | None = None) -> dict[str, Any]:
+    given = input or {}
+    device = _device(info, given.get("deviceId"), "KT-CT-4301", "KT-CT-4301")
+    return _heat_pump_payload(devices.climate_control(device, bool(given.get("enabled"))))
+
+
+@_mutation("setHotWaterState")
+def resolve_hot_water(_: None, info: Info, input: dict[str, Any] | None = None) -> dict[str, Any]:
+    given = input or {}
+    device = _device(info, given.get("deviceId"), "KT-CT-4301", "KT-CT-4301")
+    system = _ctx(info).sandbox.engine.system(device)
+    return _heat_pump_payload(devices.hot_water(system, device, bool(given.get("enabled"))))
+
+
+@_mutation("setRoomTemperature")
+def resolve_room_temperature(
+    _: None, info: Info, input: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    given = input or {}
+    device = _device(info, given.get("deviceId"), "KT-CT-7223", "KT-CT-7223")
+    return _heat_pump_payload(devices.room_temperature(device, float(given["temperature"])))
 
 
 # --- schema ------------------------------------------------------------------------------------
@@ -363,7 +445,9 @@ def _build_schema(flavour: str, removed: tuple[str, ...], date: dt.date | None) 
             if resolver is not None:
                 bindable.set_field(name, resolver)
     interfaces = [InterfaceType(n, _typename) for n in INTERFACES if shape.get_type(n)]
-    scalars = [ScalarType(n) for n in ("GenericScalar", "JSONString", "Decimal", "DateTime")]
+    scalars = [
+        ScalarType(n) for n in ("GenericScalar", "JSONString", "Decimal", "DateTime", "Time")
+    ]
     present = [s for s in scalars if shape.get_type(s.name)]
     return make_executable_schema(sdl, query, mutation, *interfaces, *present)
 

@@ -88,9 +88,36 @@ class Device:
     integration_device_id: str
     wizard_id: str
     current: str = "ONBOARDING"
-    current_state: str = "AUTHENTICATION_COMPLETE"
+    current_state: str = "AUTHENTICATION_COMPLETE"  # while not LIVE; a LIVE device derives it
     is_suspended: bool = False
     test_dispatch_failure_reason: str | None = None
+    # After LIVE (see devices.py and simulation.py): what the outside world did to the device.
+    auth_expired: bool = False
+    alerts: list[Alert] = field(default_factory=list)  # oldest first
+    # Heat pumps: zones of one system share `system_id` (the controller) and pause together.
+    system_id: str | None = None
+    zone: str | None = None
+    climate_control_enabled: bool = True
+    hot_water_enabled: bool = True
+    room_temperature: float = 20.0
+    # Preferences: day of week -> {"time": "HH:MM", "max": float, "min": float | None}.
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    grid_export: str = "NOT_APPLICABLE"
+    charging_duration_capped: str = "NOT_APPLICABLE"
+    # The car (an EV, or the one behind a charger): simulated on the sandbox clock.
+    state_of_charge: float = 62.0
+    state_of_charge_limit: int = 100
+    plugged_in: bool = True
+    at_home: bool = True
+    boosting: bool = False
+    simulated_until: float = 0.0
+
+
+@dataclass
+class Alert:
+    message: str
+    published_at: float
+    kind: str = "CUSTOM"  # AUTHENTICATION: cleared when the device is re-authenticated
 
 
 TESLA_GRANTS = ("OK", "MODIFY_SCOPES", "REGISTRATION_FAILED")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import devices, preferences
 from .engine import WizardEngine
+from .journeys import NO_REAUTH_PROVIDERS
 from .models import Device, Step, Wizard, WizardStatus
 
 
@@ -37,17 +39,25 @@ def wizard_view(engine: WizardEngine, wizard: Wizard) -> dict[str, Any]:
 
 
 def device_view(engine: WizardEngine, device: Device) -> dict[str, Any]:
+    """A device of `devices` (and of the device mutations), settled to the sandbox clock."""
     with_charge = device.typename in ("SmartFlexVehicle", "SmartFlexChargePoint")
+    live = device.current == "LIVE"
     status: dict[str, Any] = {
         "__typename": "SmartFlexVehicleStatus" if with_charge else "SmartFlexDeviceStatus",
         "current": device.current,
-        "currentState": device.current_state,
+        "currentState": (
+            devices.live_state(device, engine.smart_charging(device))
+            if live
+            else device.current_state
+        ),
         "isSuspended": device.is_suspended,
     }
+    vehicle = device.typename == "SmartFlexVehicle"
     if with_charge:
         status.update(
-            stateOfCharge=62 if device.typename == "SmartFlexVehicle" else None,
-            stateOfChargeLimit=80 if device.typename == "SmartFlexVehicle" else None,
+            # A charger cannot see the car's battery.
+            stateOfCharge=int(device.state_of_charge) if vehicle else None,
+            stateOfChargeLimit=device.state_of_charge_limit if vehicle else None,
             testDispatchFailureReason=device.test_dispatch_failure_reason,
         )
     view: dict[str, Any] = {
@@ -60,7 +70,15 @@ def device_view(engine: WizardEngine, device: Device) -> dict[str, Any]:
         "status": status,
         "propertyId": str(device.property_id),
         "onboardingWizard": wizard_view(engine, engine.wizard(device.wizard_id)),
+        "alerts": devices.alerts_view(device),
+        "preferences": preferences.preferences_view(device),
+        "preferenceSetting": preferences.setting_view(device),
+        "reAuthenticationState": devices.reauthentication_view(
+            device, device.provider not in NO_REAUTH_PROVIDERS
+        ),
     }
     if with_charge:
         view.update(make=device.make, model=device.model)
+    if vehicle:
+        view["chargingPreferences"] = preferences.charging_preferences_view(device)
     return view

@@ -103,6 +103,23 @@ MUTATIONS = {
 }
 
 
+# Everything `devices` shows about a device after LIVE (the bot's device card).
+DEVICE_FIELDS = """__typename id name deviceType provider integrationDeviceId propertyId
+  status { current currentState isSuspended
+    ... on SmartFlexVehicleStatus { stateOfCharge stateOfChargeLimit testDispatchFailureReason } }
+  alerts { message publishedAt }
+  reAuthenticationState { isEligible }
+  preferences { mode unit targetType
+    ... on SmartFlexDevicePreferences { gridExport isChargingDurationCapped }
+    schedules { dayOfWeek time max min } }
+  preferenceSetting { deviceType mode unit
+    scheduleSettings { min max step timeFrom timeTo timeStep } }
+  ... on SmartFlexVehicle { make model chargingPreferences {
+    weekdayTargetSoc weekdayTargetTime weekendTargetSoc weekendTargetTime } }"""
+HEAT_PUMP_FIELDS = """heatPumpDevice { id zone climateControlEnabled hotWaterEnabled roomTemperature
+  minRoomTemperature maxRoomTemperature roomTemperatureStep }"""
+
+
 class KrakenError(Exception):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(errors[0]["extensions"].get("errorCode"))
@@ -200,6 +217,39 @@ class Driver:
         )
         devices: list[dict[str, Any]] = data["devices"]
         return devices
+
+    async def device(self, device_id: str, account: str = ACCOUNT) -> dict[str, Any]:
+        """One device as `devices(deviceId: ...)` shows it, with every field after LIVE."""
+        data = await self.gql(
+            f"query($a: String!, $d: String) {{ devices(accountNumber: $a, deviceId: $d) "
+            f"{{ {DEVICE_FIELDS} }} }}",
+            {"a": account, "d": device_id},
+        )
+        (device,) = data["devices"]
+        found: dict[str, Any] = device
+        return found
+
+    async def device_mutation(
+        self, field: str, input_type: str, given: dict[str, Any], fields: str = DEVICE_FIELDS
+    ) -> dict[str, Any]:
+        """A device mutation's raw answer (`data` and/or `errors`)."""
+        return await self.raw(
+            f"mutation($i: {input_type}) {{ {field}(input: $i) {{ {fields} }} }}", {"i": given}
+        )
+
+    async def hook(
+        self, device_id: str, name: str, method: str = "POST", **body: Any
+    ) -> dict[str, Any]:
+        """`/sandbox/devices/<id>/<name>`: what the outside world does to a device."""
+        response = await self.http.request(
+            method, f"/sandbox/devices/{device_id}/{name}", json=body
+        )
+        assert response.status_code == 200, response.text
+        view: dict[str, Any] = response.json()
+        return view
+
+    async def now(self) -> float:
+        return float((await self.http.get("/sandbox/health")).json()["now"])
 
     async def follow(
         self,
