@@ -435,6 +435,10 @@ async def test_secrets_never_reach_the_logs(
     kraken: FakeKraken, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # Other tests in the same process may have quietened these (the CLI does): not here.
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    caplog.set_level(logging.DEBUG, logger="httpcore.http11")
+    caplog.set_level(logging.DEBUG, logger="kraken")
     kraken.replies["Devices"] = [error("KT-CT-1124", "Expired."), html_502()]
     kraken.handlers["Devices"] = lambda _: data(devices=[])
     async with make_client(kraken) as client:
