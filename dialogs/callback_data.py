@@ -49,6 +49,7 @@ class Action(StrEnum):
     SWITCH_YES = "w"
     SWITCH_NO = "z"
     TAKE_OVER = "h"
+    TESLA_REMEDY = "T"  # arg: MODIFY_SCOPES or RETRY_AUTHENTICATION
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ from dialogs.render.states import (
     render_switch_confirm,
 )
 from dialogs.render.steps import (
+    TESLA_REMEDIES,
     current_input,
     render_cancelled_elsewhere,
     render_completing,
@@ -520,6 +521,17 @@ async def _integration(turn: Turn, pressed: CallbackData) -> None:
     wizard_id, step_id = turn.ids()
     integration = Integration(pressed.arg)
     turn.arrive(await turn.kraken.select_vehicle_or_charge_point(wizard_id, step_id, integration))
+
+
+@tap(Action.TESLA_REMEDY, Trigger.PICK_REMEDY)
+async def _tesla_remedy(turn: Turn, pressed: CallbackData) -> None:
+    """Tesla registration failed: grant the missing scopes, or sign in to Tesla again."""
+    if pressed.arg not in TESLA_REMEDIES:
+        await turn.show_current(turn.text("notice.invalid_button"))
+        return
+    _, step = await turn.seen_step()
+    wizard_id, _ = turn.ids()
+    turn.arrive(await turn.kraken.select_from_list(wizard_id, step.id, pressed.arg))
 
 
 @tap(Action.SIGNED_IN, Trigger.DONE)

@@ -65,6 +65,7 @@ class State(StrEnum):
     SWITCH_CONFIRM = "switch_confirm"
     # The wizard has no step left: settled from Kraken's answer into LIVE, CANCELLED,
     # ENDED, or it stays COMPLETING while the device is not LIVE yet.
+    TESLA_FAILED = "tesla_failed"  # Tesla registration failed: grant scopes, or sign in again
     COMPLETING = "completing"
     ENDED = "ended"  # complete, but the device is retired or failed: support must look
 
@@ -97,6 +98,7 @@ class Trigger(StrEnum):
     SWITCH_DECIDED = "switch_decided"
     TAKE_OVER = "take_over"
     SETTLE = "settle"
+    PICK_REMEDY = "pick_remedy"
 
 
 class WaitReason(StrEnum):
@@ -124,6 +126,7 @@ STEP_STATES = (
     State.TEST_CHARGE_FAILED,
     State.WAITING,
     State.RETRY_OFFERED,
+    State.TESLA_FAILED,
     State.COMPLETING,
     State.UNSUPPORTED,
     State.TERMINAL,
@@ -154,6 +157,7 @@ TRANSITIONS: tuple[tuple[Trigger, tuple[State, ...], State | None], ...] = (
         None,
     ),
     (Trigger.PICK_INTEGRATION, (State.CHOOSING_INTEGRATION,), None),
+    (Trigger.PICK_REMEDY, (State.TESLA_FAILED,), None),
     (Trigger.SUBMIT_INPUT, (State.ANSWERING_INPUT, State.SIGNING_IN), None),
     (Trigger.DONE, (State.SIGNING_IN, State.ADDING_VIRTUAL_KEY, State.CONFIRMING_ACTION), None),
     (Trigger.START_TEST, (State.TEST_CHARGE, State.TEST_CHARGE_FAILED), None),
@@ -214,7 +218,7 @@ _BY_TYPE: tuple[tuple[type[StepBase], State], ...] = (
     (RetryStep, State.RETRY_OFFERED),
     (UnsupportedCombinationStep, State.UNSUPPORTED),
     (TerminalErrorStep, State.TERMINAL),
-    (TeslaRegistrationFailedStep, State.TERMINAL),
+    (TeslaRegistrationFailedStep, State.TESLA_FAILED),
 )
 
 _WAIT_REASONS: tuple[tuple[type[StepBase], WaitReason], ...] = (

@@ -14,6 +14,7 @@ from dialogs.render.steps import (
     render_retry_step,
     render_sign_in,
     render_terminal,
+    render_tesla_failed,
     render_test_charge,
     render_unknown,
     render_unsupported,
@@ -72,7 +73,9 @@ def render_step(conv: Conversation, step: Step | None) -> Screen:
             return render_retry_step(conv, step)
         case UnsupportedCombinationStep():
             return render_unsupported(conv)
-        case TerminalErrorStep() | TeslaRegistrationFailedStep():
+        case TeslaRegistrationFailedStep():
+            return render_tesla_failed(conv, step)
+        case TerminalErrorStep():
             return render_terminal(conv, step)
         case _:  # an unknown type, or a known one we cannot complete here (no inputs)
             return render_unknown(conv, step)

@@ -121,26 +121,34 @@ def _reference(conv: Conversation, code: str | None = None) -> str:
     return t(conv.locale, "step.support_reference", reference=support_reference(conv, code))
 
 
-def render_terminal(
-    conv: Conversation, step: TerminalErrorStep | TeslaRegistrationFailedStep
-) -> Screen:
+# The two ways out of a failed Tesla registration (Kraken takes them as list options).
+TESLA_REMEDIES = ("MODIFY_SCOPES", "RETRY_AUTHENTICATION")
+
+
+def render_tesla_failed(conv: Conversation, step: TeslaRegistrationFailedStep) -> Screen:
+    keyboard = [
+        [button(conv, f"btn.tesla.{remedy.lower()}", Action.TESLA_REMEDY, remedy)]
+        for remedy in TESLA_REMEDIES
+    ]
+    return Screen(
+        text=t(conv.locale, "step.tesla_failed.body"), keyboard=[*keyboard, cancel_row(conv)]
+    )
+
+
+def render_terminal(conv: Conversation, step: TerminalErrorStep) -> Screen:
     loc = conv.locale
-    if isinstance(step, TerminalErrorStep):
-        items = "\n".join(
-            t(
-                loc,
-                "step.terminal.item",
-                description=e.description or e.error_code,
-                code=e.error_code,
-            )
-            for e in step.errors
+    items = "\n".join(
+        t(
+            loc,
+            "step.terminal.item",
+            description=e.description or e.error_code,
+            code=e.error_code,
         )
-        code = step.errors[0].error_code if step.errors else None
-        text = paragraphs([t(loc, "step.terminal.body"), items, _reference(conv, code)])
-        keyboard = [[button(conv, "btn.start_again", Action.START_AGAIN)]]
-    else:
-        text = paragraphs([t(loc, "step.tesla_failed.body"), _reference(conv)])
-        keyboard = [[button(conv, "btn.check_now", Action.CHECK_NOW)], cancel_row(conv)]
+        for e in step.errors
+    )
+    code = step.errors[0].error_code if step.errors else None
+    text = paragraphs([t(loc, "step.terminal.body"), items, _reference(conv, code)])
+    keyboard = [[button(conv, "btn.start_again", Action.START_AGAIN)]]
     return Screen(text=text, keyboard=keyboard)
 
 
