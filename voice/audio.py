@@ -150,6 +150,22 @@ def speech_span(audio: Audio, *, margin_s: float = 0.25) -> tuple[int, int] | No
     return first * _FRAME * 2, last * _FRAME * 2
 
 
+def snr_db(audio: Audio, span: tuple[int, int]) -> float:
+    """How far speech stands above the background, in dB (capped at 60): the loud frames of
+    the speech span against the quiet frames of the whole note."""
+    samples = audio.array().astype(np.float32)
+    frames = len(samples) // _FRAME
+    if frames == 0:
+        return 0.0
+    energy = np.sqrt(np.mean(samples[: frames * _FRAME].reshape(frames, _FRAME) ** 2, axis=1))
+    first, last = span[0] // 2 // _FRAME, max(span[0] // 2 // _FRAME + 1, span[1] // 2 // _FRAME)
+    speech = float(np.percentile(energy[first:last], 90))
+    background = float(np.percentile(energy, 10))
+    if background < 1.0:
+        return 60.0
+    return float(min(60.0, 20 * np.log10(max(speech, 1.0) / background)))
+
+
 def ogg_duration(data: bytes) -> float:
     """Duration of an encoded file in seconds (0 when unknown)."""
     try:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from voice.audio import Audio, AudioError, AudioTooLong, decode, speech_span
+from voice.audio import Audio, AudioError, AudioTooLong, decode, snr_db, speech_span
 from voice.speech import (
     HibariSynthesiser,
     MemorySpeechCache,
@@ -54,6 +54,7 @@ class Understanding:
     duration_s: float = 0.0
     heard: Heard | None = None
     seconds: float = 0.0  # time spent decoding and recognising
+    snr_db: float | None = None  # speech above background: below 25 dB answers are confirmed more
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,10 @@ def understand_audio(
         heard = recogniser.recognise(speech.pcm, expectation, deadline)
     except TimeoutError:
         return Understanding(Outcome.TIMEOUT, duration_s=audio.duration)
-    match = match_heard(heard, expectation)
+    noise = snr_db(audio, span)
+    match = match_heard(heard, expectation, snr_db=noise)
     elapsed = time.perf_counter() - started
-    return Understanding(Outcome.UNDERSTOOD, match, audio.duration, heard, elapsed)
+    return Understanding(Outcome.UNDERSTOOD, match, audio.duration, heard, elapsed, noise)
 
 
 # Worker side: one recogniser and one synthesiser per worker process (or shared by threads).

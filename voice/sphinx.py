@@ -50,6 +50,9 @@ CARRIERS: tuple[str, ...] = ()  # bench/voice: "the", "my", "it's" cost more tha
 # The grammar listens for the first GRAMMAR_PHRASES phrases of each command; the text matcher
 # still accepts every phrase in COMMAND_PHRASES (typed, or heard by free recognition).
 GRAMMAR_PHRASES = 2
+# Short command words ("back", "help") are what noise is most often taken for, and acting on
+# one by mistake costs the most: the grammar weighs them below the screen's options.
+COMMAND_WEIGHT = 0.1
 CARRIER_WORDS = frozenset({"the", "my", "please"})
 FREE_SEARCH = "_default"  # pocketsphinx's name for the language model it loads by default
 FREE_SETTINGS: dict[str, Any] = {"beam": 1e-30, "wbeam": 1e-20, "maxhmmpf": 3000, "fwdflat": False}
@@ -191,33 +194,40 @@ class GrammarBook:
 
     def __init__(self, expectation: Expectation) -> None:
         self.words: set[str] = set()
-        alternatives: list[str] = []
         seen: set[str] = set()
 
-        def add(phrase: str) -> None:
+        def add(into: list[str], phrase: str) -> None:
             if phrase and phrase not in seen:
                 seen.add(phrase)
-                alternatives.append(phrase)
+                into.append(phrase)
                 self.words.update(w.strip("[]") for w in phrase.split())
 
+        options: list[str] = []
         for choice in expectation.choices:
             for text in (choice.label, *choice.synonyms):
                 words = [(w.text, w.optional) for w in spoken(text)]
                 if not words:
                     continue
-                add(_jsgf_phrase(words))
+                add(options, _jsgf_phrase(words))
                 required = [w for w, optional in words if not optional]
                 for run in _runs(required):
-                    add(" ".join(run))
+                    add(options, " ".join(run))
+        commands: list[str] = []
         for command in expectation.commands:
             for phrase in COMMAND_PHRASES[command][:GRAMMAR_PHRASES]:
-                add(" ".join(w.text for w in spoken(phrase)))
-        rules = ["<choice> = " + " | ".join(alternatives) + ";"] if alternatives else []
-        top = ["<choice>"] if alternatives else []
+                add(commands, " ".join(w.text for w in spoken(phrase)))
+        rules: list[str] = []
+        top: list[str] = []
+        if options:
+            rules.append("<choice> = " + " | ".join(options) + ";")
+            top.append("/1/ <choice>")
+        if commands:
+            rules.append("<command> = " + " | ".join(commands) + ";")
+            top.append(f"/{COMMAND_WEIGHT}/ <command>")
         shape = expectation.shape
         if shape is not None:
             rules.extend(self._shape_rules(shape.kind))
-            top.append("<value>")
+            top.append("/1/ <value>")
         body = " | ".join(top) if top else "<VOID>"
         head = []
         if CARRIERS:
@@ -376,20 +386,20 @@ class PocketSphinxRecogniser:
         words = [s for s in decoder.seg() if not _is_filler(s.word)]
         content = [s for s in words if _clean(s.word) not in CARRIER_WORDS] or words
         posterior = sum(min(1.0, s.prob) for s in content) / len(content) if content else 0.0
-        hypotheses = [Hypothesis(text, posterior)]
-        others: list[str] = []
-        for rank, alternative in enumerate(decoder.nbest()):
-            if rank >= self.nbest or alternative is None:
+        # The n-best list, duplicates and all: how much of it names the same thing is the
+        # second opinion match_heard weighs against the posterior.
+        listed: list[str] = []
+        for alternative in decoder.nbest():
+            if len(listed) >= self.nbest or alternative is None:
                 break
-            other = _clean(alternative.hypstr)
-            fresh = other and other != text and other not in others
-            if fresh and (not grammar or decoder.get_fsg(search).accept(other)):
-                others.append(other)
-        if others:
-            share = max(0.0, 1.0 - posterior) / len(others)
-            hypotheses.extend(Hypothesis(other, share) for other in others)
+            listed.append(_clean(alternative.hypstr))
+        shares = {text: 0.0}
+        for other in listed:
+            if other and (not grammar or decoder.get_fsg(search).accept(other)):
+                shares[other] = shares.get(other, 0.0) + 1.0 / len(listed)
+        hypotheses = tuple(Hypothesis(t, share) for t, share in shares.items())
         details = {"posterior": posterior, "frames": float(decoder.n_frames())}
-        return Heard(tuple(hypotheses), self.name, not grammar, details)
+        return Heard(hypotheses, self.name, not grammar, details)
 
 
 def _is_filler(word: str) -> bool:

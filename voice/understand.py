@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -34,10 +34,16 @@ ACT_SCORE = 0.72
 MARGIN = 0.12
 CONFIRM_SCORE = 0.5
 MAX_CANDIDATES = 3
-# Speech: the recogniser's belief in the winning option (summed over its n-best) must reach
-# this to act without asking; below SPEECH_CONFIRM the note is treated as not understood.
-SPEECH_ACT = 0.8
+# Speech: the recogniser's confidence in the option (see match_heard) must reach SPEECH_ACT
+# to act without asking; below SPEECH_CONFIRM the note is treated as not understood. Chosen
+# with bench/voice: lower thresholds act on more clean notes but on wrong options in noise.
+SPEECH_ACT = 0.9
 SPEECH_CONFIRM = 0.35
+# A note whose speech stands less than NOISY_SNR_DB above its background is judged strictly:
+# options need SPEECH_ACT_NOISY, and commands ("back", "cancel": what noise is most often
+# taken for, and the costliest to act on by mistake) are always confirmed.
+NOISY_SNR_DB = 25.0  # as voice.audio.snr_db measures it (peaks over floor): about 18 dB mean SNR
+SPEECH_ACT_NOISY = 0.95
 
 
 class Verdict(StrEnum):
@@ -156,7 +162,9 @@ class Hypothesis:
 
 @dataclass(frozen=True)
 class Heard:
-    """A recogniser's answer: hypotheses best first (confidences sum to at most 1)."""
+    """A recogniser's answer: distinct hypotheses, best first, each with the share of the
+    recogniser's belief it holds (summing to at most 1); `details` may carry the best
+    hypothesis's own posterior as "posterior"."""
 
     hypotheses: tuple[Hypothesis, ...] = ()
     engine: str = ""
@@ -258,7 +266,8 @@ def _score(everything: Sequence[str], target: _Target) -> float:
     for phrase in target.phrases:
         if tuple(said) == phrase:
             return 1.0
-        best = max(best, _compact_score(said, phrase))
+        if len(said) != len(phrase):  # glued or split words: "bmw", "volks wagen"
+            best = max(best, _compact_score(said, phrase))
     precision = sum(max((_similar(s, w) for w in vocabulary), default=0.0) for s in said)
     precision /= len(said)
     covered = sum(max(_similar(s, w) for s in said) for w in target.required)
@@ -313,40 +322,43 @@ def _distinct(ranked: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def match_heard(heard: Heard, expectation: Expectation) -> Match:
-    """An n-best list against the screen: each option's belief is the confidence of the
-    hypotheses that name it; act only when the text match and the belief both say so."""
+def match_heard(heard: Heard, expectation: Expectation, *, snr_db: float | None = None) -> Match:
+    """A recogniser's answer against the screen. The best hypothesis is matched as text; the
+    recogniser's confidence in the option it names is the larger of its posterior
+    (`details["posterior"]`) and the share of its n-best list that names the same option.
+    Act only when the text match is clear and that confidence reaches SPEECH_ACT; otherwise
+    offer what the best hypothesis and the runners-up name. `snr_db` (voice.audio.snr_db)
+    makes a noisy note's bar higher."""
     if not heard.hypotheses:
         return Match(Verdict.NOTHING)
-    belief: dict[tuple[Kind, str], float] = {}
-    labels: dict[tuple[Kind, str], str] = {}
-    first = match_text(heard.hypotheses[0].text, expectation)
-    for hypothesis in heard.hypotheses:
-        match = (
-            first if hypothesis is heard.hypotheses[0] else match_text(hypothesis.text, expectation)
-        )
-        if match.verdict is Verdict.NOTHING or not match.candidates:
+    first = match_text(heard.text, expectation)
+    votes: dict[tuple[Kind, str], float] = {}
+    named: dict[tuple[Kind, str], Candidate] = {}
+    for index, hypothesis in enumerate(heard.hypotheses):
+        match = first if index == 0 else match_text(hypothesis.text, expectation)
+        if match.verdict is Verdict.NOTHING or match.best is None:
             continue
-        share = hypothesis.confidence / len(match.candidates)
-        for candidate in match.candidates:
-            key = (candidate.kind, candidate.key)
-            belief[key] = belief.get(key, 0.0) + share * candidate.score
-            labels[key] = candidate.label
-    if not belief:
-        return Match(Verdict.NOTHING, (), 0.0, heard.text)
-    ranked = sorted(belief.items(), key=lambda item: -item[1])
-    candidates = tuple(
-        Candidate(kind, key, labels[(kind, key)], round(score, 4))
-        for (kind, key), score in ranked[:MAX_CANDIDATES]
-    )
-    top = candidates[0]
-    said_top = first.best is not None and (first.best.kind, first.best.key) == (top.kind, top.key)
-    if first.verdict is Verdict.ACT and said_top and top.score >= SPEECH_ACT:
-        return Match(Verdict.ACT, (top,), top.score, heard.text)
-    if top.score < SPEECH_CONFIRM:
-        return Match(Verdict.NOTHING, (), top.score, heard.text)
-    offered = tuple(c for c in candidates if c.score >= top.score * 0.25)
-    return Match(Verdict.CONFIRM, offered, top.score, heard.text)
+        key = (match.best.kind, match.best.key)
+        votes[key] = votes.get(key, 0.0) + hypothesis.confidence
+        named.setdefault(key, match.best)
+    best = first.best
+    agreement = votes.get((best.kind, best.key), 0.0) if best is not None else 0.0
+    confidence = min(1.0, max(heard.details.get("posterior", 0.0), agreement))
+    noisy = snr_db is not None and snr_db < NOISY_SNR_DB
+    bar = SPEECH_ACT_NOISY if noisy else SPEECH_ACT
+    if noisy and best is not None and best.kind is Kind.COMMAND:
+        bar = float("inf")
+    if first.verdict is Verdict.ACT and best is not None and confidence >= bar:
+        return Match(
+            Verdict.ACT, (replace(best, score=round(confidence, 4)),), confidence, heard.text
+        )
+    offered = list(first.candidates) if first.verdict is not Verdict.NOTHING else []
+    for key, share in sorted(votes.items(), key=lambda item: -item[1]):
+        if share >= SPEECH_CONFIRM / 2 and all((c.kind, c.key) != key for c in offered):
+            offered.append(named[key])
+    if not offered or max(confidence, *votes.values(), 0.0) < SPEECH_CONFIRM:
+        return Match(Verdict.NOTHING, (), confidence, heard.text)
+    return Match(Verdict.CONFIRM, tuple(offered[:MAX_CANDIDATES]), confidence, heard.text)
 
 
 # Input values ---------------------------------------------------------------------------------

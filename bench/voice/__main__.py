@@ -1,4 +1,4 @@
-"""`python -m bench.voice [--count 220] [--snr 10] [--show-misses]`.
+"""`python -m bench.voice [--count N] [--snr 15 --snr 10] [--show-misses]`.
 
 Speaks real screen labels of the heat-pump and Tesla journeys (see bench/voice/corpus.py),
 encodes them as Telegram voice notes, and runs each through the same code the bot's workers
@@ -69,15 +69,16 @@ def judge(utterance: Utterance, result: Understanding, tally: Tally) -> None:
     )
 
 
-def run(count: int, snr_db: float) -> tuple[Tally, Tally]:
+def run(count: int, snrs: tuple[float, ...]) -> dict[float | None, Tally]:
+    """Tallies per condition: None for clean notes, else the SNR in dB."""
     recogniser = PocketSphinxRecogniser()
-    clean, noisy = Tally(), Tally()
-    for utterance in utterances(count, snr_db):
+    tallies: dict[float | None, Tally] = {snr: Tally() for snr in (None, *snrs)}
+    for utterance in utterances(count, snrs):
         result = understand_audio(
             utterance.ogg, utterance.prompt.screen.expectation, recogniser, time.monotonic() + 60
         )
-        judge(utterance, result, noisy if utterance.noisy else clean)
-    return clean, noisy
+        judge(utterance, result, tallies[utterance.snr_db])
+    return tallies
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -91,12 +92,11 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def table(clean: Tally, noisy: Tally, snr_db: float) -> str:
+def table(tallies: dict[float | None, Tally]) -> str:
     rows: list[tuple[str, str, str]] = []
-    for name, tally, target in (
-        ("clean", clean, TARGET_CLEAN),
-        (f"noise {snr_db:g} dB SNR", noisy, TARGET_NOISY),
-    ):
+    for snr, tally in tallies.items():
+        name = "clean" if snr is None else f"noise {snr:g} dB SNR"
+        target = TARGET_CLEAN if snr is None else TARGET_NOISY
         right, asked, wrong = (tally.share(n) for n in (tally.right, tally.asked, tally.wrong))
         p50 = percentile(tally.per_second, 0.50)
         p95 = percentile(tally.per_second, 0.95)
@@ -130,17 +130,24 @@ def table(clean: Tally, noisy: Tally, snr_db: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.voice", description=__doc__)
-    parser.add_argument("--count", type=int, default=len(prompts()) * 2, help="clean notes")
-    parser.add_argument("--snr", type=float, default=10.0, help="speech to noise, dB")
+    parser.add_argument(
+        "--count", type=int, default=len(prompts()) * 2, help="clean notes (each prompt twice)"
+    )
+    parser.add_argument(
+        "--snr", type=float, action="append", help="speech to noise in dB (repeatable; 15 and 10)"
+    )
     parser.add_argument("--show-misses", action="store_true")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    clean, noisy = run(max(1, args.count), args.snr)
-    print(f"{clean.total + noisy.total} voice notes ({clean.total} clean, {noisy.total} noisy)")
-    print(table(clean, noisy, args.snr))
+    snrs = tuple(args.snr or (15.0, 10.0))
+    tallies = run(max(1, args.count), snrs)
+    total = sum(t.total for t in tallies.values())
+    print(f"{total} voice notes: {args.count} clean, and each again with noise at {snrs} dB SNR")
+    print(table(tallies))
     if args.show_misses:
-        for line in clean.misses + noisy.misses:
-            print(line)
+        for tally in tallies.values():
+            for line in tally.misses:
+                print(line)
     return 0
 
 

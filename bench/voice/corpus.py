@@ -140,8 +140,8 @@ def screens() -> list[tuple[Screen, list[tuple[Choice, list[str]]]]]:
     add(
         "stop onboarding?",
         [
-            (Choice(text["btn.cancel_yes"], "stop"), ["yes"]),
-            (Choice(text["btn.cancel_no"], "keep"), ["no"]),
+            (Choice(text["btn.cancel_yes"], "stop", ("yes",)), ["yes"]),
+            (Choice(text["btn.cancel_no"], "keep", ("no",)), ["no"]),
         ],
         (),
     )
@@ -199,7 +199,7 @@ class Utterance:
     prompt: Prompt
     voice: str
     speed: float
-    noisy: bool
+    snr_db: float | None  # None: clean
     ogg: bytes
     seconds: float
 
@@ -268,9 +268,9 @@ def add_noise(
     return mixed / max(1.0, float(np.max(np.abs(mixed))))
 
 
-def utterances(count: int, snr_db: float, seed: int = 11) -> Iterator[Utterance]:
+def utterances(count: int, snrs: tuple[float, ...], seed: int = 11) -> Iterator[Utterance]:
     """`count` clean utterances (cycling through the prompts with different voices and
-    speeds), each also with noise: 2 x count in all."""
+    speeds), each also with noise at every SNR in `snrs`."""
     rng = np.random.default_rng(seed)
     speaker = Speaker()
     babble_text = "The meter reading is due on Tuesday and the charger light is green again."
@@ -282,7 +282,7 @@ def utterances(count: int, snr_db: float, seed: int = 11) -> Iterator[Utterance]
         voice = VOICES[(index + cycle) % len(VOICES)]
         speed = SPEEDS[(index // len(VOICES) + cycle) % len(SPEEDS)]
         audio = speaker.say(prompt.text, voice, speed, seed + index)
-        for noisy in (False, True):
-            sound = add_noise(audio, babble, snr_db, rng) if noisy else audio
+        for snr in (None, *snrs):
+            sound = audio if snr is None else add_noise(audio, babble, snr, rng)
             ogg = encode_ogg_opus(float_to_pcm(sound), TTS_RATE)
-            yield Utterance(prompt, voice.name, speed, noisy, ogg, len(sound) / TTS_RATE)
+            yield Utterance(prompt, voice.name, speed, snr, ogg, len(sound) / TTS_RATE)

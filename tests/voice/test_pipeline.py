@@ -58,6 +58,7 @@ async def test_the_worker_process_understands_notes_and_speaks_screens() -> None
             assert result.match.best is not None and result.match.best.key == key, result
             assert result.match.verdict in (Verdict.ACT, Verdict.CONFIRM)
             assert result.duration_s > 0.5
+            assert result.snr_db is not None and result.snr_db > 30  # a quiet recording
 
         quiet = encode_ogg_opus(silence(2.0), 16_000)
         assert (await voice.understand(quiet, MAKES)).outcome is Outcome.SILENCE

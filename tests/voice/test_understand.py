@@ -180,3 +180,25 @@ def test_speech_acts_only_when_the_recogniser_is_sure() -> None:
     noise = Heard((Hypothesis("tesla", 0.1),))
     assert match_heard(noise, expectation).verdict is Verdict.NOTHING
     assert match_heard(Heard(), expectation).verdict is Verdict.NOTHING
+
+
+def test_the_posterior_or_the_n_best_agreement_can_make_speech_sure() -> None:
+    expectation = Expectation.of(MAKES, LIST)
+    split = Heard(
+        (Hypothesis("tesla", 0.5), Hypothesis("the tesla", 0.45), Hypothesis("honda", 0.05))
+    )
+    assert match_heard(split, expectation).verdict is Verdict.ACT  # 95% of the list: Tesla
+    posterior = Heard((Hypothesis("tesla", 0.3),), details={"posterior": 0.97})
+    assert match_heard(posterior, expectation).verdict is Verdict.ACT
+
+
+def test_noisy_notes_confirm_commands_and_need_more_certainty() -> None:
+    expectation = Expectation.of(MAKES, LIST)
+    back = Heard((Hypothesis("go back", 1.0),))
+    assert match_heard(back, expectation, snr_db=40).verdict is Verdict.ACT
+    noisy_back = match_heard(back, expectation, snr_db=15)
+    assert noisy_back.verdict is Verdict.CONFIRM
+    assert [(c.kind, c.key) for c in noisy_back.candidates] == [(Kind.COMMAND, "back")]
+    fairly_sure = Heard((Hypothesis("tesla", 0.92),))
+    assert match_heard(fairly_sure, expectation, snr_db=40).verdict is Verdict.ACT
+    assert match_heard(fairly_sure, expectation, snr_db=15).verdict is Verdict.CONFIRM
