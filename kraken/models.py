@@ -181,6 +181,15 @@ class DeviceStatus(WireModel):
     test_dispatch_failure_reason: str | None = None
 
 
+class DeviceAlert(WireModel):
+    message: str | None = None
+    published_at: str | None = None
+
+
+class ReAuthenticationState(WireModel):
+    is_eligible: bool | None = None
+
+
 class Device(WireModel):
     """A registered SmartFlex device (SmartFlexVehicle / SmartFlexChargePoint / SmartFlexDevice)."""
 
@@ -193,6 +202,8 @@ class Device(WireModel):
     make: str | None = None
     model: str | None = None
     status: DeviceStatus
+    alerts: CompactList[DeviceAlert] = Field(default_factory=list)
+    re_authentication_state: ReAuthenticationState | None = None
 
     @property
     def is_live(self) -> bool:

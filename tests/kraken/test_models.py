@@ -295,3 +295,25 @@ def test_models_are_frozen_and_constructible_by_field_name() -> None:
     )
     with pytest.raises(ValueError, match="frozen"):
         choice.id = "b"  # type: ignore[misc]
+
+
+def test_device_alerts_and_re_authentication_are_read_when_kraken_sends_them() -> None:
+    raw = {
+        "id": "dev-1",
+        "deviceType": "ELECTRIC_VEHICLES",
+        "provider": "TESLA",
+        "status": {"current": "LIVE"},
+        "alerts": [
+            {"message": "Kraken lost access to your car", "publishedAt": "2026-12-07T10:00:00Z"},
+            None,
+        ],
+        "reAuthenticationState": {"isEligible": True},
+    }
+    device = parse_device(raw)
+    assert [a.message for a in device.alerts] == ["Kraken lost access to your car"]
+    assert device.re_authentication_state is not None
+    assert device.re_authentication_state.is_eligible is True
+    bare = parse_device(
+        {k: v for k, v in raw.items() if k not in ("alerts", "reAuthenticationState")}
+    )
+    assert bare.alerts == [] and bare.re_authentication_state is None
