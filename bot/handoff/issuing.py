@@ -80,8 +80,8 @@ async def issue_link(
     await check_with_kraken(kraken, request)
     issued = await service.issue(request.account_number, request.property_id, request.intent)
     await record_issued(
-        service._redis,
-        service._keys,
+        service.redis,
+        service.keys,
         token_hash(issued.token),
         request.account_number,
         request.property_id,

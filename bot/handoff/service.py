@@ -140,6 +140,14 @@ class HandoffService:
         self._tombstone_ms = int(tombstone_ttl.total_seconds() * 1000)
         self._clock = clock
 
+    @property
+    def redis(self) -> Redis:
+        return self._redis
+
+    @property
+    def keys(self) -> KeySpace:
+        return self._keys
+
     async def issue(
         self, account_number: str, property_id: int | None, intent: Intent | None
     ) -> HandoffToken:

@@ -66,6 +66,11 @@ class ConversationStore:
         self._schema_version = schema_version
 
     @property
+    def redis(self) -> Redis:
+        """The connection the store uses (modules keeping per-chat records beside it)."""
+        return self._redis
+
+    @property
     def keys(self) -> KeySpace:
         return self._keys
 

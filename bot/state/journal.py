@@ -235,7 +235,7 @@ class Journal:
     @classmethod
     def beside(cls, store: ConversationStore) -> Journal:
         """The journal in the conversations' Redis, under the same key space."""
-        return cls(store._redis, store.keys)
+        return cls(store.redis, store.keys)
 
     # ------------------------------------------------------------------ writing
 
