@@ -45,6 +45,7 @@ class Outcome(StrEnum):
     UNDECODABLE = "undecodable"  # not audio we can read
     TOO_LONG = "too_long"  # longer than MAX_VOICE_SECONDS once decoded
     TIMEOUT = "timeout"  # the pipeline's deadline passed
+    LANGUAGE = "language"  # no recogniser for the screen's locale (English only for now)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,8 @@ class VoicePipeline:
 
     async def understand(self, data: bytes, expectation: Expectation) -> Understanding:
         """A voice note or audio file (bytes as downloaded) against the current screen."""
+        if expectation.locale.split("-")[0] not in self.recogniser.languages:
+            return Understanding(Outcome.LANGUAGE)
         loop = asyncio.get_running_loop()
         deadline = time.monotonic() + self.config.timeout_s
         job = loop.run_in_executor(self.executor, _understand_job, data, expectation, deadline)

@@ -100,6 +100,15 @@ async def test_recognition_runs_off_the_event_loop() -> None:
         await voice.close()
 
 
+async def test_a_screen_in_another_language_is_not_listened_to() -> None:
+    gate = Gate()
+    voice = VoicePipeline(VoiceConfig(executor="thread"), recogniser=gate)
+    german = Expectation.of(MAKES.choices, MAKES.commands, locale="de")
+    assert (await voice.understand(a_short_sound(), german)).outcome is Outcome.LANGUAGE
+    assert not gate.entered.is_set()
+    await voice.close()
+
+
 async def test_the_pipeline_gives_up_at_its_deadline() -> None:
     gate = Gate()
     voice = VoicePipeline(VoiceConfig(executor="thread", timeout_s=0.2), recogniser=gate)
