@@ -22,7 +22,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy kraken dialogs bot sandbox scripts bench tests
+	$(BIN)/mypy kraken dialogs bot voice sandbox harness scripts bench tests
 
 demo: $(STAMP)
 	$(BIN)/python -m scripts.demo
