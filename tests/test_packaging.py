@@ -25,16 +25,17 @@ def test_the_wheel_ships_catalogs_operations_schema_and_the_chat_page(tmp_path: 
     )
     (wheel,) = out.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = ("kraken", "dialogs", "bot", "voice", "sandbox", "locales")
+    data = {".graphql", ".json", ".html", ".js", ".css", ".po"}
+    # Every data file the shipped packages read at run time: catalogs, operations, schemas,
+    # the chat page, the support console's templates and static files.
     expected = {
-        *(
-            f"locales/{p.parent.parent.name}/LC_MESSAGES/messages.po"
-            for p in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po")
-        ),
-        *(f"kraken/operations/{p.name}" for p in (ROOT / "kraken/operations").glob("*.graphql")),
-        "sandbox/kraken/schema.graphql",
-        "sandbox/kraken/catalog.json",
-        "sandbox/telegram/static/index.html",
-        "sandbox/telegram/static/app.js",
+        path.relative_to(ROOT).as_posix()
+        for package in shipped
+        for path in (ROOT / package).rglob("*")
+        if path.suffix in data and "__pycache__" not in path.parts
     }
+    expected |= {"voice/__init__.py", "bot/console/__init__.py"}
+    assert {"kraken/conservative.graphql", "bot/console/templates/base.html"} <= expected
     assert len(expected) > 25
     assert expected <= names, sorted(expected - names)
