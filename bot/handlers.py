@@ -46,6 +46,7 @@ from dialogs.events import (
     Help,
     Language,
     OfferSwitch,
+    ShowDevices,
     Tap,
     Text,
 )
@@ -60,7 +61,7 @@ BUSY_NOTICE_INTERVAL = timedelta(seconds=30)
 # The error reply must not hang on the thing that failed (often Redis).
 _ERROR_LOOKUP_TIMEOUT_S = 1.0
 # Each is a method of Handlers of the same name, and has a `bot.command.<name>` description.
-COMMANDS = ("start", "help", "status", "cancel", "language", "support")
+COMMANDS = ("start", "help", "devices", "status", "cancel", "language", "support")
 PRIVATE = filters.ChatType.PRIVATE
 
 
@@ -179,14 +180,12 @@ class Handlers:
             chat = await self._chat(update)
             await self._say(update, screens.language_picker(chat.locale))
 
-    async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat = await self._chat(update)
-        binding = await self.turns.binding(chat.id, chat.conv)
-        devices = []
-        if binding is not None:
-            kraken = self.turns.kraken
-            devices = list(await kraken.devices(binding.account_number, binding.property_id))
-        await self._say(update, screens.status(chat.locale, binding, devices))
+    async def devices(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat_id, language = self._ids(update)
+        await self.turns.run(chat_id, ShowDevices(), language_code=language)
+
+    # /status predates /devices and keeps working.
+    status = devices
 
     async def support(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = await self._chat(update)

@@ -6,7 +6,6 @@ both; all text comes from the catalogs through `t`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -17,13 +16,11 @@ from bot.handoff.service import (
     HandoffUnknown,
     HandoffUsed,
 )
-from bot.state.bindings import Binding
 from dialogs.callback_data import Action, encode
 from dialogs.conversation import Conversation
 from dialogs.i18n import available_locales, t
 from dialogs.render.common import support_reference
 from dialogs.screen import Button, CallbackButton, Delivery, Screen
-from kraken.models import Device
 
 if TYPE_CHECKING:
     from bot.turns import Turns
@@ -47,29 +44,6 @@ def start_without_link(locale: str) -> Screen:
 
 def handoff_problem(locale: str, error: HandoffError) -> Screen:
     return _send(t(locale, f"bot.handoff.{_HANDOFF_PROBLEMS[type(error)]}"))
-
-
-def status(locale: str, binding: Binding | None, devices: Sequence[Device]) -> Screen:
-    if binding is None:
-        return _send(t(locale, "bot.status.not_linked"))
-    account = binding.account_number
-    if not devices:
-        return _send(t(locale, "bot.status.none", account=account))
-    lines = [t(locale, "bot.status.header", count=len(devices), account=account)]
-    for device in devices:
-        lifecycle = device.status.current if device.status else None
-        status_key = f"bot.device_status.{lifecycle or 'UNKNOWN'}"
-        lines.append(
-            t(
-                locale,
-                "bot.status.device",
-                name=device.name
-                or " ".join(filter(None, [device.make, device.model]))
-                or device.id,
-                status=t(locale, status_key),
-            )
-        )
-    return _send("\n".join(lines))
 
 
 def support_case(locale: str, conv: Conversation | None) -> Screen:

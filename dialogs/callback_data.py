@@ -50,6 +50,17 @@ class Action(StrEnum):
     SWITCH_NO = "z"
     TAKE_OVER = "h"
     TESLA_REMEDY = "T"  # arg: MODIFY_SCOPES or RETRY_AUTHENTICATION
+    # The devices after onboarding; arg: option_hash of the device id.
+    DEVICES_LIST = "D"
+    DEVICE_OPEN = "d"
+    DEVICE_PAUSE = "j"
+    DEVICE_RESUME = "m"
+    DEVICE_BOOST = "O"
+    DEVICE_STOP_BOOST = "Q"
+    DEVICE_REMOVE = "R"
+    DEVICE_REAUTH = "A"
+    DEVICE_YES = "Y"
+    DEVICE_NO = "N"
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,9 @@ class Conversation(BaseModel):
     progress_shown_at: datetime | None = None
     # The lifecycle of the device the wizard set up, while it is not LIVE yet (COMPLETING).
     device_status: str | None = None
+    # The device card shown, and the action waiting for "yes" (pause, remove).
+    device_id: str | None = None
+    device_pending: str | None = None
     list_page: int = 0
     list_filter: str = ""
     device_name: str | None = None

@@ -40,6 +40,7 @@ from dialogs.events import (
     ReAuthenticate,
     RecordOAuthState,
     Resume,
+    ShowDevices,
     StartWatching,
     StopWatching,
     SwitchAccount,
@@ -191,6 +192,8 @@ async def _dispatch(turn: Turn, event: Event) -> None:
             turn.show(render_help(turn.conv))
         case Language(code=code):
             await _change_language(turn, code)
+        case ShowDevices():
+            await _devices.show_devices(turn)
 
 
 class MovedOn(Exception):
@@ -939,3 +942,7 @@ async def _complete_sign_in(turn: Turn, url: str) -> None:
     assert conv.wizard_id is not None
     # TeslaModifyScopes also ends on its redirectUri; it is completed like an AuthFlow.
     turn.arrive(await turn.kraken.complete_auth_flow(conv.wizard_id, step.id, url.strip()))
+
+
+# The devices after onboarding add their buttons to the tap table (they use `tap` above).
+from dialogs import devices as _devices  # noqa: E402

@@ -106,6 +106,11 @@ class Help:
 
 
 @dataclass(frozen=True)
+class ShowDevices:
+    """/devices (and /status): the account's devices and what can be done with them."""
+
+
+@dataclass(frozen=True)
 class Language:
     code: str
 
@@ -121,6 +126,7 @@ Event = (
     | AuthCallback
     | Cancel
     | Help
+    | ShowDevices
     | Language
 )
 

@@ -66,6 +66,9 @@ class State(StrEnum):
     # The wizard has no step left: settled from Kraken's answer into LIVE, CANCELLED,
     # ENDED, or it stays COMPLETING while the device is not LIVE yet.
     TESLA_FAILED = "tesla_failed"  # Tesla registration failed: grant scopes, or sign in again
+    DEVICES = "devices"  # the account's devices, after onboarding
+    DEVICE = "device"  # one device's card
+    DEVICE_CONFIRM = "device_confirm"  # "pause / remove it?"
     COMPLETING = "completing"
     ENDED = "ended"  # complete, but the device is retired or failed: support must look
 
@@ -99,6 +102,11 @@ class Trigger(StrEnum):
     TAKE_OVER = "take_over"
     SETTLE = "settle"
     PICK_REMEDY = "pick_remedy"
+    SHOW_DEVICES = "show_devices"
+    OPEN_DEVICE = "open_device"
+    DEVICE_ACTION = "device_action"
+    ASK_DEVICE = "ask_device"
+    DEVICE_ANSWER = "device_answer"
 
 
 class WaitReason(StrEnum):
@@ -134,6 +142,7 @@ STEP_STATES = (
 )
 ALL = tuple(State)
 LISTS = (State.CHOOSING_DEVICE_TYPE, State.CHOOSING)
+DEVICE_STATES = (State.DEVICES, State.DEVICE, State.DEVICE_CONFIRM)
 FINISHED = (State.LIVE, State.CANCELLED, State.ENDED)
 # What settling a wizard with no step left can lead to (see the engine's `_settle`).
 SETTLED = (State.LIVE, State.CANCELLED, State.ENDED, State.COMPLETING)
@@ -158,6 +167,11 @@ TRANSITIONS: tuple[tuple[Trigger, tuple[State, ...], State | None], ...] = (
     ),
     (Trigger.PICK_INTEGRATION, (State.CHOOSING_INTEGRATION,), None),
     (Trigger.PICK_REMEDY, (State.TESLA_FAILED,), None),
+    (Trigger.SHOW_DEVICES, ALL, State.DEVICES),
+    (Trigger.OPEN_DEVICE, DEVICE_STATES, State.DEVICE),
+    (Trigger.DEVICE_ACTION, (State.DEVICE,), None),
+    (Trigger.ASK_DEVICE, (State.DEVICE,), State.DEVICE_CONFIRM),
+    (Trigger.DEVICE_ANSWER, (State.DEVICE_CONFIRM,), State.DEVICE),
     (Trigger.SUBMIT_INPUT, (State.ANSWERING_INPUT, State.SIGNING_IN), None),
     (Trigger.DONE, (State.SIGNING_IN, State.ADDING_VIRTUAL_KEY, State.CONFIRMING_ACTION), None),
     (Trigger.START_TEST, (State.TEST_CHARGE, State.TEST_CHARGE_FAILED), None),

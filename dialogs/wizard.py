@@ -31,7 +31,7 @@ from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from dialogs.conversation import Conversation
-from dialogs.machine import state_for
+from dialogs.machine import DEVICE_STATES, state_for
 from kraken.models import (
     AuthFlowStep,
     Device,
@@ -62,6 +62,12 @@ class KrakenPort(Protocol):
     async def devices(
         self, account_number: str, property_id: int | str | None = None
     ) -> Sequence[Device]: ...
+
+    async def set_smart_control(self, device_id: str, suspend: bool) -> Device: ...
+
+    async def boost(self, device_id: str, cancel: bool = False) -> Device: ...
+
+    async def deauthenticate_device(self, account_number: str, device_id: str) -> str | None: ...
 
     async def wizard(self, account_number: str, wizard_id: str) -> Wizard: ...
 
@@ -205,6 +211,8 @@ def unchanged(conv: Conversation, wizard: Wizard) -> bool:
     """Whether Kraken's wizard is still where the chat shows it (nothing to tell)."""
     step = wizard.current_step
     same_step = (step.id if step else None) == conv.step_id
+    if conv.state in DEVICE_STATES:
+        return same_step  # looking at devices: only a new step is news
     return same_step and state_for(step) == conv.state
 
 

@@ -23,6 +23,7 @@ from dialogs.events import (
     Intent,
     Language,
     Outcome,
+    ShowDevices,
     Tap,
     Text,
     WizardChanged,
@@ -115,6 +116,11 @@ class DialogTester:
 
     async def cancel(self) -> Screen:
         await self.send(Cancel())
+        return self.last_screen
+
+    async def devices(self) -> Screen:
+        """/devices (or /status)."""
+        await self.send(ShowDevices())
         return self.last_screen
 
     async def help(self) -> Screen:

@@ -49,11 +49,13 @@ def wizard(
     )
 
 
-def device(status: str, *, suspended: bool = False, name: str | None = None) -> Device:
+def device(
+    status: str, *, suspended: bool = False, name: str | None = None, device_id: str = "d1"
+) -> Device:
     """A device as `devices` answers; without a name, screens call it what the wizard did."""
     return parse_device(
         {
-            "id": "d1",
+            "id": device_id,
             "name": name,
             "deviceType": "ELECTRIC_VEHICLES",
             "provider": "TESLA",
@@ -120,6 +122,29 @@ class FakeKraken:
     async def wizard(self, account_number: str, wizard_id: str) -> Wizard:
         self._call("wizard", account_number, wizard_id)
         return self.current
+
+    async def set_smart_control(self, device_id: str, suspend: bool) -> Device:
+        self._call("set_smart_control", device_id, suspend)
+        return self._device_update(device_id, {"isSuspended": suspend})
+
+    async def boost(self, device_id: str, cancel: bool = False) -> Device:
+        self._call("boost", device_id, cancel)
+        return self._device_update(device_id, {"currentState": None if cancel else "BOOSTING"})
+
+    async def deauthenticate_device(self, account_number: str, device_id: str) -> str | None:
+        self._call("deauthenticate_device", account_number, device_id)
+        self._device_update(device_id, {"current": "RETIRED"})
+        return device_id
+
+    def _device_update(self, device_id: str, status: dict[str, Any]) -> Device:
+        """Kraken's answer to a device mutation: the device as it is now."""
+        for i, found in enumerate(self.device_list):
+            if found.id == device_id:
+                current = found.status.model_dump(by_alias=True)
+                raw = {**found.model_dump(by_alias=True), "status": {**current, **status}}
+                self.device_list[i] = parse_device(raw)
+                return self.device_list[i]
+        raise AssertionError(f"no device {device_id}")
 
     async def cancel(self, wizard_id: str) -> Wizard:
         self._call("cancel", wizard_id)

@@ -131,8 +131,10 @@ async def test_status_shows_the_live_device(linked: User) -> None:
     await linked.choose("Heat pump", "Daikin")
     waiting = await linked.oauth_allow(expect=GOING_LIVE)
     await linked.wait_new_message("is connected!", after=waiting.id)
-    status = await linked.type("/status", expect="smart charging is on")
-    assert linked.account in status.text
+    status = await linked.type("/status", expect="Smart control: on")
+    assert "Daikin" in status.text and "heat pump" in status.text
+    assert "Pause smart control" in " ".join(status.labels)
+    assert "Boost now" not in " ".join(status.labels)  # boosting is for cars and chargers
 
 
 async def test_support_gives_a_reference(linked: User) -> None:

@@ -74,10 +74,10 @@ async def newest_text_of(d: InProcessDeployment, user: int) -> str:
     return (await d.sim.transcript(user))[-1].text
 
 
-async def test_status_lists_the_accounts_devices(started: InProcessDeployment) -> None:
+async def test_status_is_still_the_devices_command(started: InProcessDeployment) -> None:
     d = started
     await d.user_says(USER, "/status")
-    assert f"No devices are registered on account {ACCOUNT}" in await newest_text(d)
+    assert f"no device under smart control on account {ACCOUNT}" in await newest_text(d)
 
 
 async def test_support_gives_a_reference_for_the_case(started: InProcessDeployment) -> None:
