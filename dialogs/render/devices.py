@@ -54,13 +54,13 @@ def render_device_card(conv: Conversation, device: Device, *, more: bool = False
     """What is true now, as `devices` says; `more`: the account has other devices."""
     loc, status = conv.locale, device.status
     lifecycle = status.current.value if status.current else "UNKNOWN"
-    lines = [
-        t(loc, "device.card.title", name=device_name(conv, device), type=_type(conv, device)),
-        t(loc, "device.card.status", status=t(loc, f"bot.device_status.{lifecycle}")),
-    ]
+    lines = [t(loc, "device.card.title", name=device_name(conv, device), type=_type(conv, device))]
     live = status.current is DeviceLifecycleStatus.LIVE
     if live:
+        # Not the lifecycle text ("live — smart charging is on"): paused is paused.
         lines.append(t(loc, "device.card.paused" if status.is_suspended else "device.card.on"))
+    else:
+        lines.append(t(loc, "device.card.status", status=t(loc, f"bot.device_status.{lifecycle}")))
     if status.current_state:
         key = f"device.state.{status.current_state}"
         if has_key(key):

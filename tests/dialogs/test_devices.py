@@ -35,7 +35,8 @@ async def test_pausing_asks_first_then_shows_what_kraken_answered() -> None:
     assert fake.called("set_smart_control") == []  # nothing before "yes"
     card = await tester.tap("Yes, pause")
     assert fake.called("set_smart_control") == [("d1", True)]
-    assert "Smart control is paused" in card.text and "paused" in card.text
+    assert "Smart control is paused" in card.text and "Smart control: paused" in card.text
+    assert "smart charging is on" not in card.text  # never said of a paused device
     assert "Resume smart control" in " ".join(tester.labels())
     card = await tester.tap("Resume smart control")
     assert fake.called("set_smart_control")[-1] == ("d1", False)
