@@ -1,6 +1,9 @@
 """Translations: one function, `t`, over gettext catalogs keyed by stable dotted ids.
 
-Catalogs live in ``locales/<lang>/LC_MESSAGES/messages.po``; the msgid is a key such as
+Catalogs live in ``locales/<lang>/LC_MESSAGES/*.po``: ``messages.po`` for onboarding and one
+file per later feature (``devices.po``, ``voice.po``), so a feature's texts are reviewed and
+translated together; all files of a language form one catalog and a key may be defined in only
+one of them. The msgid is a key such as
 ``step.auth_flow.body`` and the msgstr the natural text, so a wording change never breaks a
 lookup. Texts are HTML (Telegram ``parse_mode=HTML``) and their parameters are escaped, except
 keys with a ``btn`` or ``toast`` segment: button labels and callback-query answers are plain
@@ -47,20 +50,33 @@ def available_locales() -> tuple[str, ...]:
     )
 
 
+def catalog_files(locale: str) -> list[Path]:
+    """The .po files that together make ``locale``'s catalog, ``messages.po`` first."""
+    folder = LOCALES_DIR / locale / "LC_MESSAGES"
+    return sorted(folder.glob("*.po"), key=lambda p: (p.name != "messages.po", p.name))
+
+
 @cache
 def _catalog(locale: str) -> _Catalog:
-    path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as fh:
-        po = read_po(fh, locale=locale)
     entries: dict[str, _Entry] = {}
-    for message in po:
-        if not message.id:
-            continue  # the header
-        key = message.id[0] if isinstance(message.id, tuple | list) else message.id
-        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
-        if all(strings):
-            entries[str(key)] = _Entry(tuple(str(s) for s in strings))
-    return _Catalog(entries=entries, plural=gettext.c2py(po.plural_expr))
+    plural_expr = "(n != 1)"
+    for path in catalog_files(locale):
+        with path.open("rb") as fh:
+            po = read_po(fh, locale=locale)
+        if path.name == "messages.po":
+            plural_expr = po.plural_expr
+        for message in po:
+            if not message.id:
+                continue  # the header
+            key = str(message.id[0] if isinstance(message.id, tuple | list) else message.id)
+            if key in entries:
+                raise ValueError(f"{path}: {key!r} is already defined in another catalog file")
+            strings = (
+                message.string if isinstance(message.string, tuple | list) else (message.string,)
+            )
+            if all(strings):
+                entries[key] = _Entry(tuple(str(s) for s in strings))
+    return _Catalog(entries=entries, plural=gettext.c2py(plural_expr))
 
 
 def catalog_keys(locale: str) -> frozenset[str]:

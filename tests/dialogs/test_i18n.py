@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,32 @@ def test_unknown_key_is_a_programming_error() -> None:
 )
 def test_resolve_locale(telegram: str | None, override: str | None, expected: str) -> None:
     assert resolve_locale(telegram, override, "es") == expected
+
+
+def _po(path: Path, entries: dict[str, str]) -> None:
+    body = ['msgid ""', 'msgstr ""', '"Content-Type: text/plain; charset=UTF-8\\n"', ""]
+    for key, text in entries.items():
+        body += [f'msgid "{key}"', f'msgstr "{text}"', ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(body), encoding="utf-8")
+
+
+def test_a_feature_catalog_file_joins_its_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dialogs.i18n as i18n
+
+    _po(tmp_path / "en/LC_MESSAGES/messages.po", {"a.title": "A"})
+    _po(tmp_path / "en/LC_MESSAGES/devices.po", {"device.x": "X"})
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
+    i18n._catalog.cache_clear()
+    try:
+        assert i18n.t("en", "device.x") == "X"
+        assert i18n.t("en", "a.title") == "A"
+        _po(tmp_path / "en/LC_MESSAGES/voice.po", {"a.title": "again"})
+        i18n._catalog.cache_clear()
+        with pytest.raises(ValueError, match="already defined"):
+            i18n.t("en", "a.title")
+    finally:
+        monkeypatch.undo()
+        i18n._catalog.cache_clear()
