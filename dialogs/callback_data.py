@@ -61,6 +61,13 @@ class Action(StrEnum):
     DEVICE_REAUTH = "A"
     DEVICE_YES = "Y"
     DEVICE_NO = "N"
+    # Device settings; arg: the device's hash, ":", what (see `dialogs.devices`).
+    DEVICE_EDIT = "S"  # open an editor: weekday / weekend schedule, room temperature
+    DEVICE_VALUE = "V"  # a value from the editor's buttons
+    DEVICE_CAP = "C"  # the charging-duration cap on (1) or off (0)
+    DEVICE_EXPORT = "E"  # grid export on (1) or off (0)
+    DEVICE_HEATING = "H"  # a heat pump's heating on (1) or off (0)
+    DEVICE_HOT_WATER = "W"  # a heat pump's hot water on (1) or off (0)
 
 
 @dataclass(frozen=True)

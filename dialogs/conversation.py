@@ -49,6 +49,9 @@ class Conversation(BaseModel):
     # The device card shown, and the action waiting for "yes" (pause, remove).
     device_id: str | None = None
     device_pending: str | None = None
+    # The device setting whose value is awaited (DEVICE_INPUT): see `dialogs.devices.Editor`.
+    # Added without a version bump: documents without it load with None.
+    device_editing: str | None = None
     list_page: int = 0
     list_filter: str = ""
     device_name: str | None = None

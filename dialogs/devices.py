@@ -10,23 +10,52 @@ tap table (`dialogs.engine.TAPS`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from dialogs.callback_data import Action, CallbackData, option_hash
 from dialogs.engine import Turn, tap
 from dialogs.machine import State, Trigger
 from dialogs.render.devices import (
+    DISABLED,
+    ENABLED,
+    HEAT_PUMP,
+    Editor,
+    Range,
+    changed_schedules,
+    clock,
     device_name,
     device_problem,
+    number,
     render_device_card,
     render_device_confirm,
+    render_device_editor,
     render_device_list,
+    room_range,
+    schedulable,
+    target_range,
+    time_range,
 )
 from kraken.errors import ErrorCategory, KrakenError
-from kraken.models import Device, DeviceLifecycleStatus
+from kraken.models import Device, DeviceLifecycleStatus, HeatPumpState
 
 # Errors a customer can act on, told on the card; the rest take the general error path.
 _TOLD_ON_THE_CARD = (ErrorCategory.USER_CAN_FIX, ErrorCategory.FATAL)
+# Typed values: "7:30", "07.30", "7h30"; "80%", "80"; "21.5", "21,5 °C".
+_TIME = re.compile(r"(\d{1,2})\s*[:.h]\s*(\d{2})")
+_PERCENT = re.compile(r"(\d{1,3})\s*%?")
+_CELSIUS = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s*(?:°\s*c?|c)?", re.IGNORECASE)
+# The input a refused value came in (the last part of Kraken's inputPath) -> what it is.
+_FIELDS = {
+    "max": "target",
+    "weekdayTargetSoc": "target",
+    "weekendTargetSoc": "target",
+    "time": "time",
+    "weekdayTargetTime": "time",
+    "weekendTargetTime": "time",
+    "min": "minimum",
+    "temperature": "room",
+}
 
 
 async def show_devices(turn: Turn, notice: str | None = None) -> None:
@@ -51,22 +80,54 @@ async def _devices(turn: Turn) -> list[Device]:
     return [d for d in found if d.status.current is not DeviceLifecycleStatus.RETIRED]
 
 
-def _card(turn: Turn, device: Device, notice: str | None = None, *, more: bool = True) -> None:
+def _card(
+    turn: Turn,
+    device: Device,
+    notice: str | None = None,
+    *,
+    more: bool = True,
+    heat: HeatPumpState | None = None,
+) -> None:
     conv = turn.conv
-    conv.device_id, conv.device_pending = device.id, None
+    conv.device_id, conv.device_pending, conv.device_editing = device.id, None, None
     if conv.state is not State.DEVICE:
         turn.fire(Trigger.OPEN_DEVICE)
-    turn.show(render_device_card(conv, device, more=more), notice)
+    turn.show(render_device_card(conv, device, more=more, heat=heat), notice)
+
+
+def _what(pressed: CallbackData) -> tuple[str, str]:
+    """The device hash a button carries, and what it sets (after the colon)."""
+    hashed, _, what = pressed.arg.partition(":")
+    return hashed, what
 
 
 async def _pressed(turn: Turn, pressed: CallbackData) -> Device | None:
     """The device the button names, as Kraken has it now; None (the list shown) if gone."""
-    devices = await _devices(turn)
-    found = [d for d in devices if option_hash(d.id) == pressed.arg]
+    return await _find(turn, lambda d: option_hash(d.id) == _what(pressed)[0])
+
+
+async def _find(turn: Turn, match: Callable[[Device], bool]) -> Device | None:
+    found = [d for d in await _devices(turn) if match(d)]
     if not found:
         await show_devices(turn, turn.text("device.changed"))
         return None
     return found[0]
+
+
+def _problem(turn: Turn, error: KrakenError) -> str:
+    """A refusal in plain words; raises what is not the customer's to act on (retry later,
+    reconnecting: the engine's general error screen)."""
+    if error.category not in _TOLD_ON_THE_CARD:
+        raise error
+    refused = [
+        (
+            _FIELDS.get(next((p for p in reversed(v.input_path) if not p.isdigit()), ""), ""),
+            v.message,
+        )
+        for v in error.validation_errors
+        if v.message
+    ]
+    return device_problem(turn.conv, error.code, error.refusal_reasons, refused)
 
 
 async def _act(
@@ -75,9 +136,7 @@ async def _act(
     try:
         updated = await call()
     except KrakenError as error:
-        if error.category not in _TOLD_ON_THE_CARD:
-            raise  # retry later / reconnecting: the engine's general error screen
-        _card(turn, device, device_problem(turn.conv, error.code, error.refusal_reasons))
+        _card(turn, device, _problem(turn, error))
         return
     _card(turn, updated, turn.text(done))
 
@@ -135,9 +194,7 @@ async def _yes(turn: Turn, pressed: CallbackData) -> None:
         try:
             await kraken.deauthenticate_device(conv.account_number, device.id)
         except KrakenError as error:
-            if error.category not in _TOLD_ON_THE_CARD:
-                raise
-            _card(turn, device, device_problem(conv, error.code, error.refusal_reasons))
+            _card(turn, device, _problem(turn, error))
             return
         await show_devices(turn, turn.text("device.removed", name=device_name(conv, device)))
     else:
@@ -195,3 +252,204 @@ async def _reauth(turn: Turn, pressed: CallbackData) -> None:
         conv.account_number, device.id, conv.property_id
     )
     turn.arrive(wizard)
+
+
+# ---------------------------------------------------------------- switches
+
+
+@tap(Action.DEVICE_CAP, Trigger.DEVICE_ACTION, bound=False)
+async def _cap(turn: Turn, pressed: CallbackData) -> None:
+    """The charging-duration cap, where Kraken says it applies."""
+    kraken = turn.kraken
+    await _switch(turn, pressed, "is_charging_duration_capped", kraken.cap_charging_duration)
+
+
+@tap(Action.DEVICE_EXPORT, Trigger.DEVICE_ACTION, bound=False)
+async def _export(turn: Turn, pressed: CallbackData) -> None:
+    """Grid export of a battery or inverter, where Kraken says it applies."""
+    await _switch(turn, pressed, "grid_export", turn.kraken.set_grid_export)
+
+
+async def _switch(
+    turn: Turn,
+    pressed: CallbackData,
+    name: str,
+    call: Callable[[str, bool], Awaitable[Device]],
+) -> None:
+    device = await _pressed(turn, pressed)
+    if device is None:
+        return
+    enable = _what(pressed)[1] == "1"
+    now = getattr(device.preferences, name, None) if device.preferences else None
+    if now != (DISABLED if enable else ENABLED) or not device.is_live:
+        _changed(turn, device)
+        return
+    done = f"device.{name}.{ENABLED if enable else DISABLED}"
+    await _act(turn, device, lambda: call(device.id, enable), done)
+
+
+@tap(Action.DEVICE_HEATING, Trigger.DEVICE_ACTION, bound=False)
+async def _heating(turn: Turn, pressed: CallbackData) -> None:
+    await _heat_pump(turn, pressed, turn.kraken.set_climate_control)
+
+
+@tap(Action.DEVICE_HOT_WATER, Trigger.DEVICE_ACTION, bound=False)
+async def _hot_water(turn: Turn, pressed: CallbackData) -> None:
+    await _heat_pump(turn, pressed, turn.kraken.set_hot_water)
+
+
+async def _heat_pump(
+    turn: Turn,
+    pressed: CallbackData,
+    call: Callable[[str, bool], Awaitable[HeatPumpState]],
+) -> None:
+    """Heating or hot water on or off: `devices` does not say which they are, so the card
+    offers both until a mutation has answered the heat pump's state."""
+    device = await _pressed(turn, pressed)
+    if device is None:
+        return
+    if device.device_type != HEAT_PUMP or not device.is_live:
+        _changed(turn, device)
+        return
+    try:
+        heat = await call(device.id, _what(pressed)[1] == "1")
+    except KrakenError as error:
+        _card(turn, device, _problem(turn, error))
+        return
+    _card(turn, device, turn.text("device.heat.saved"), heat=heat)
+
+
+# ---------------------------------------------------------------- values (DEVICE_INPUT)
+
+
+@tap(Action.DEVICE_EDIT, Trigger.EDIT_DEVICE, bound=False)
+async def _edit(turn: Turn, pressed: CallbackData) -> None:
+    """Open a setting: the buttons offer common values, and typed text is read as one."""
+    device = await _pressed(turn, pressed)
+    if device is None:
+        return
+    editor = _editor(_what(pressed)[1])
+    if editor is None or not _editable(device, editor):
+        _changed(turn, device)
+        return
+    _editing(turn, device, editor)
+
+
+def _editor(value: str | None) -> Editor | None:
+    try:
+        return Editor(value or "")
+    except ValueError:
+        return None
+
+
+def _editable(device: Device, editor: Editor) -> bool:
+    if editor is Editor.ROOM:
+        return device.device_type == HEAT_PUMP and device.is_live
+    return schedulable(device)
+
+
+def _editing(
+    turn: Turn,
+    device: Device,
+    editor: Editor,
+    notice: str | None = None,
+    *,
+    heat: HeatPumpState | None = None,
+) -> None:
+    conv = turn.conv
+    conv.device_id, conv.device_editing = device.id, editor.value
+    turn.fire(Trigger.EDIT_DEVICE)
+    turn.show(render_device_editor(conv, device, editor, heat), notice)
+
+
+@tap(Action.DEVICE_VALUE, Trigger.DEVICE_VALUE, bound=False)
+async def _value(turn: Turn, pressed: CallbackData) -> None:
+    """A value button: "t0730" a time, "p90" a target, "c21" a room temperature."""
+    device = await _pressed(turn, pressed)
+    if device is None:
+        return
+    what = _what(pressed)[1]
+    kind, raw = what[:1], what[1:]
+    text = f"{raw[:2]}:{raw[2:]}" if kind == "t" else raw
+    await _set(turn, device, text)
+
+
+async def typed(turn: Turn, text: str) -> None:
+    """Typed text while a setting is open: its new value."""
+    wanted = turn.conv.device_id
+    device = await _find(turn, lambda d: d.id == wanted)
+    if device is not None:
+        await _set(turn, device, text.strip())
+
+
+async def _set(turn: Turn, device: Device, text: str) -> None:
+    editor = _editor(turn.conv.device_editing)
+    if editor is None or not _editable(device, editor):
+        _changed(turn, device)
+        return
+    if editor is Editor.ROOM:
+        await _set_room(turn, device, text)
+    else:
+        await _set_schedule(turn, device, editor, text)
+
+
+async def _set_schedule(turn: Turn, device: Device, editor: Editor, text: str) -> None:
+    """A ready-by time or a target charge for the editor's days, checked against the
+    device's bounds before Kraken sees it."""
+    times, targets = time_range(device), target_range(device)
+    change: dict[str, object] = {}
+    if (found := _TIME.fullmatch(text)) is not None:
+        hours, mins = int(found[1]), int(found[2])
+        total = hours * 60 + mins
+        if hours > 23 or mins > 59 or not times.allows(total):
+            _editing(turn, device, editor, _out_of(turn, "time", times, times=True))
+            return
+        change["time"] = clock(total)
+    elif (found := _PERCENT.fullmatch(text)) is not None:
+        target = int(found[1])
+        if not targets.allows(target):
+            _editing(turn, device, editor, _out_of(turn, "target", targets))
+            return
+        change["target"] = float(target)
+    else:
+        _editing(turn, device, editor, turn.text("device.invalid.schedule"))
+        return
+    schedules = changed_schedules(device, editor, **change)  # type: ignore[arg-type]
+    conv = turn.conv
+    assert conv.account_number is not None
+    try:
+        updated = await turn.kraken.set_preferences(conv.account_number, device, schedules)
+    except KrakenError as error:
+        _editing(turn, device, editor, _problem(turn, error))
+        return
+    if updated is None:  # the deprecated mutation answers no device: read it back
+        updated = await _find(turn, lambda d: d.id == device.id)
+        if updated is None:
+            return
+    _editing(turn, updated, editor, turn.text("device.saved"))
+
+
+async def _set_room(turn: Turn, device: Device, text: str) -> None:
+    room = room_range(device)
+    found = _CELSIUS.fullmatch(text)
+    value = float(found[1].replace(",", ".")) if found else None
+    if value is None or not room.allows(value):
+        _editing(turn, device, Editor.ROOM, _out_of(turn, "room", room))
+        return
+    try:
+        heat = await turn.kraken.set_room_temperature(device.id, value)
+    except KrakenError as error:
+        _editing(turn, device, Editor.ROOM, _problem(turn, error))
+        return
+    _card(turn, device, turn.text("device.heat.saved"), heat=heat)
+
+
+def _out_of(turn: Turn, what: str, allowed: Range, *, times: bool = False) -> str:
+    """Why a typed value is not taken: what is allowed, in the device's own bounds."""
+    show: Callable[[float], str] = (lambda v: clock(int(v))) if times else number
+    return turn.text(
+        f"device.invalid.{what}",
+        low=show(allowed.low),
+        high=show(allowed.high),
+        step=number(allowed.step),
+    )

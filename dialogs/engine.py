@@ -101,6 +101,7 @@ from dialogs.wizard import (
 from kraken.errors import ErrorCategory, KrakenError
 from kraken.models import (
     AuthFlowStep,
+    Device,
     DeviceLifecycleStatus,
     Integration,
     SelectFromListStep,
@@ -595,7 +596,25 @@ async def _cancel_yes(turn: Turn, pressed: CallbackData) -> None:
     await turn.kraken.cancel(wizard_id)
     turn.fire(Trigger.CANCEL_CONFIRMED)
     turn.stop_watching()
-    turn.show(render_cancelled(turn.conv))
+    turn.show(render_cancelled(turn.conv, await _half_set_up(turn)))
+
+
+async def _half_set_up(turn: Turn) -> list[Device]:
+    """Devices registered but never LIVE: Kraken keeps them after a cancel (ONBOARDING for
+    ever), so the cancelled screen offers to remove them. One that is running its test
+    charge cannot be removed now (KT-CT-4352) and is left out."""
+    conv = turn.conv
+    if conv.account_number is None:
+        return []
+    found = await turn.kraken.devices(conv.account_number, conv.property_id)
+    return [d for d in found if d.status.current in _HALF_SET_UP]
+
+
+_HALF_SET_UP = (
+    DeviceLifecycleStatus.ONBOARDING,
+    DeviceLifecycleStatus.PENDING_LIVE,
+    DeviceLifecycleStatus.FAILED_ONBOARDING_TEST,
+)
 
 
 @tap(Action.CANCEL_NO, Trigger.KEEP_GOING)
@@ -862,6 +881,8 @@ async def _text(turn: Turn, text: str) -> None:
         await _answer_input(turn, text.strip())
     elif state is State.SIGNING_IN:
         await _complete_sign_in(turn, text.strip())
+    elif state is State.DEVICE_INPUT:
+        await _devices.typed(turn, text.strip()[:MAX_FILTER])
     else:
         await turn.show_current(turn.text("notice.unexpected_text"))
 

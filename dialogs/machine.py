@@ -69,6 +69,7 @@ class State(StrEnum):
     DEVICES = "devices"  # the account's devices, after onboarding
     DEVICE = "device"  # one device's card
     DEVICE_CONFIRM = "device_confirm"  # "pause / remove it?"
+    DEVICE_INPUT = "device_input"  # a device setting awaiting a tap or typed value
     COMPLETING = "completing"
     ENDED = "ended"  # complete, but the device is retired or failed: support must look
 
@@ -107,6 +108,8 @@ class Trigger(StrEnum):
     DEVICE_ACTION = "device_action"
     ASK_DEVICE = "ask_device"
     DEVICE_ANSWER = "device_answer"
+    EDIT_DEVICE = "edit_device"
+    DEVICE_VALUE = "device_value"
 
 
 class WaitReason(StrEnum):
@@ -142,7 +145,7 @@ STEP_STATES = (
 )
 ALL = tuple(State)
 LISTS = (State.CHOOSING_DEVICE_TYPE, State.CHOOSING)
-DEVICE_STATES = (State.DEVICES, State.DEVICE, State.DEVICE_CONFIRM)
+DEVICE_STATES = (State.DEVICES, State.DEVICE, State.DEVICE_CONFIRM, State.DEVICE_INPUT)
 FINISHED = (State.LIVE, State.CANCELLED, State.ENDED)
 # What settling a wizard with no step left can lead to (see the engine's `_settle`).
 SETTLED = (State.LIVE, State.CANCELLED, State.ENDED, State.COMPLETING)
@@ -168,10 +171,14 @@ TRANSITIONS: tuple[tuple[Trigger, tuple[State, ...], State | None], ...] = (
     (Trigger.PICK_INTEGRATION, (State.CHOOSING_INTEGRATION,), None),
     (Trigger.PICK_REMEDY, (State.TESLA_FAILED,), None),
     (Trigger.SHOW_DEVICES, ALL, State.DEVICES),
-    (Trigger.OPEN_DEVICE, DEVICE_STATES, State.DEVICE),
+    # The success screen's "Manage" opens the device's card.
+    (Trigger.OPEN_DEVICE, (*DEVICE_STATES, State.LIVE), State.DEVICE),
     (Trigger.DEVICE_ACTION, (State.DEVICE,), None),
-    (Trigger.ASK_DEVICE, (State.DEVICE,), State.DEVICE_CONFIRM),
+    # A wizard cancelled after its device was registered offers to remove that device.
+    (Trigger.ASK_DEVICE, (State.DEVICE, State.CANCELLED), State.DEVICE_CONFIRM),
     (Trigger.DEVICE_ANSWER, (State.DEVICE_CONFIRM,), State.DEVICE),
+    (Trigger.EDIT_DEVICE, (State.DEVICE, State.DEVICE_INPUT), State.DEVICE_INPUT),
+    (Trigger.DEVICE_VALUE, (State.DEVICE_INPUT,), None),
     (Trigger.SUBMIT_INPUT, (State.ANSWERING_INPUT, State.SIGNING_IN), None),
     (Trigger.DONE, (State.SIGNING_IN, State.ADDING_VIRTUAL_KEY, State.CONFIRMING_ACTION), None),
     (Trigger.START_TEST, (State.TEST_CHARGE, State.TEST_CHARGE_FAILED), None),

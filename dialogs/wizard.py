@@ -37,7 +37,9 @@ from kraken.models import (
     Device,
     DeviceLifecycleStatus,
     DeviceRegistrationStep,
+    HeatPumpState,
     Integration,
+    PreferenceSchedule,
     SelectFromListStep,
     Step,
     UserInputRequiredStep,
@@ -68,6 +70,20 @@ class KrakenPort(Protocol):
     async def boost(self, device_id: str, cancel: bool = False) -> Device: ...
 
     async def deauthenticate_device(self, account_number: str, device_id: str) -> str | None: ...
+
+    async def set_preferences(
+        self, account_number: str, device: Device, schedules: Sequence[PreferenceSchedule]
+    ) -> Device | None: ...
+
+    async def cap_charging_duration(self, device_id: str, enabled: bool) -> Device: ...
+
+    async def set_grid_export(self, device_id: str, enabled: bool) -> Device: ...
+
+    async def set_climate_control(self, device_id: str, enabled: bool) -> HeatPumpState: ...
+
+    async def set_hot_water(self, device_id: str, enabled: bool) -> HeatPumpState: ...
+
+    async def set_room_temperature(self, device_id: str, temperature: float) -> HeatPumpState: ...
 
     async def wizard(self, account_number: str, wizard_id: str) -> Wizard: ...
 

@@ -121,6 +121,12 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("smart_control", _one("UpdateDeviceSmartControl")),
     Capability("boost", _one("UpdateBoostCharge")),
     Capability("device_removal", _one("DeauthenticateFlexDevice", "DeauthenticateDevice")),
+    Capability("device_preferences", _one("SetDevicePreferences", "SetVehicleChargePreferences")),
+    Capability("charging_duration_cap", _one("UpdateIsChargingDurationCapped")),
+    Capability("grid_export", _one("UpdateDeviceGridExport")),
+    Capability("climate_control", _one("SetClimateControlState")),
+    Capability("hot_water", _one("SetHotWaterState")),
+    Capability("room_temperature", _one("SetRoomTemperature")),
     Capability("health_check", _one("Ping")),
 )
 BY_NAME: Mapping[str, Capability] = {c.name: c for c in CAPABILITIES}

@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -45,7 +45,9 @@ from kraken.models import (
     Device,
     DeviceLifecycleStatus,
     DeviceType,
+    HeatPumpState,
     Integration,
+    PreferenceSchedule,
     Step,
     TestChargeStep,
     VirtualKeyDetails,
@@ -70,6 +72,13 @@ _REPLAY_SAFE_MUTATIONS = frozenset(
         "CancelSmartFlexOnboarding",
         "UpdateDeviceSmartControl",
         "UpdateBoostCharge",
+        "SetDevicePreferences",
+        "SetVehicleChargePreferences",
+        "UpdateIsChargingDurationCapped",
+        "UpdateDeviceGridExport",
+        "SetClimateControlState",
+        "SetHotWaterState",
+        "SetRoomTemperature",
     }
 )
 """Mutations whose repetition changes nothing, so a maybe-landed attempt may simply be resent."""
@@ -596,6 +605,70 @@ class KrakenClient:
 
         return await self._with_variant("device_removal", run)
 
+    async def set_preferences(
+        self,
+        account_number: str,
+        device: Device,
+        schedules: Sequence[PreferenceSchedule],
+    ) -> Device | None:
+        """Replace the given days' schedules. Returns the device as Kraken answered, or None
+        from the deprecated `setVehicleChargePreferences` (the fallback), which answers no
+        device, sets the account's newest vehicle by weekday (Monday's schedule) and weekend
+        (Saturday's), and so is used only for a vehicle that is the account's only one."""
+
+        async def run(variant: tuple[str, ...]) -> Device | None:
+            if variant[0] == "SetDevicePreferences":
+                prefs = device.preferences
+                given = {
+                    "deviceId": device.id,
+                    "mode": prefs.mode if prefs and prefs.mode else "CHARGE",
+                    "unit": prefs.unit if prefs and prefs.unit else "PERCENTAGE",
+                    "schedules": [_schedule_input(s) for s in schedules],
+                }
+                data = await self.execute("SetDevicePreferences", {"input": given})
+                return parse_device(data.get("setDevicePreferences"))
+            device_type = await self._sole_device_type(account_number, device.id)
+            if device_type != DeviceType.ELECTRIC_VEHICLES:
+                raise CapabilityMissing("device_preferences", "setVehicleChargePreferences: EVs")
+            legacy: dict[str, Any] = {"accountNumber": account_number}
+            for part, day in (("weekday", "MONDAY"), ("weekend", "SATURDAY")):
+                found = next((s for s in schedules if s.day_of_week == day), None)
+                if found is not None:
+                    legacy[f"{part}TargetTime"] = found.clock
+                    legacy[f"{part}TargetSoc"] = None if found.max is None else round(found.max)
+            await self.execute("SetVehicleChargePreferences", {"input": legacy})
+            return None
+
+        return await self._with_variant("device_preferences", run)
+
+    async def cap_charging_duration(self, device_id: str, enabled: bool) -> Device:
+        return await self._device_switch("UpdateIsChargingDurationCapped", device_id, enabled)
+
+    async def set_grid_export(self, device_id: str, enabled: bool) -> Device:
+        return await self._device_switch("UpdateDeviceGridExport", device_id, enabled)
+
+    async def _device_switch(self, operation: str, device_id: str, enabled: bool) -> Device:
+        data = await self.execute(operation, {"deviceId": device_id, "enabled": enabled})
+        return parse_device(data.get(OPERATIONS[operation].root_field))
+
+    async def set_climate_control(self, device_id: str, enabled: bool) -> HeatPumpState:
+        """A heat pump zone's heating on or off; the answer is the heat pump's state."""
+        variables = {"deviceId": device_id, "enabled": enabled}
+        return await self._heat_pump("SetClimateControlState", variables)
+
+    async def set_hot_water(self, device_id: str, enabled: bool) -> HeatPumpState:
+        variables = {"deviceId": device_id, "enabled": enabled}
+        return await self._heat_pump("SetHotWaterState", variables)
+
+    async def set_room_temperature(self, device_id: str, temperature: float) -> HeatPumpState:
+        variables = {"deviceId": device_id, "temperature": temperature}
+        return await self._heat_pump("SetRoomTemperature", variables)
+
+    async def _heat_pump(self, operation: str, variables: Mapping[str, Any]) -> HeatPumpState:
+        data = await self.execute(operation, variables)
+        payload = _object(data, OPERATIONS[operation].root_field)
+        return parse_model(HeatPumpState, payload.get("heatPumpDevice"), "heatPumpDevice")
+
     async def _sole_device_type(self, account_number: str, device_id: str) -> str:
         devices = [
             device
@@ -617,6 +690,22 @@ def _operation(name: str) -> Operation:
         return OPERATIONS[name]
     except KeyError:
         raise ValueError(f"Unknown Kraken operation {name!r}") from None
+
+
+def _schedule_input(schedule: PreferenceSchedule) -> dict[str, Any]:
+    """`PreferencesScheduleInput`: Decimals travel as strings, so 80 stays exactly 80."""
+    given: dict[str, Any] = {
+        "dayOfWeek": schedule.day_of_week,
+        "time": schedule.clock,
+        "max": None if schedule.max is None else _decimal(schedule.max),
+    }
+    if schedule.min is not None:
+        given["min"] = _decimal(schedule.min)
+    return given
+
+
+def _decimal(value: float) -> str:
+    return f"{value:g}"
 
 
 def _without_none(**values: Any) -> dict[str, Any]:

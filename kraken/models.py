@@ -56,17 +56,25 @@ from kraken.steps import (
 )
 
 __all__ = [
+    "DAYS",
     "STEP_TYPES",
+    "WEEKDAYS",
+    "WEEKEND",
     "AuthFlowStep",
     "Device",
     "DeviceLifecycleStatus",
+    "DevicePreferences",
     "DeviceRegistrationStep",
     "DeviceStatus",
     "DeviceType",
+    "HeatPumpState",
     "Integration",
     "ListOption",
+    "PreferenceSchedule",
+    "PreferenceSetting",
     "Resumable",
     "RetryStep",
+    "ScheduleSetting",
     "SelectChargePointMakeStep",
     "SelectChargePointVariantStep",
     "SelectDeviceTypeStep",
@@ -190,6 +198,75 @@ class ReAuthenticationState(WireModel):
     is_eligible: bool | None = None
 
 
+DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+WEEKDAYS, WEEKEND = DAYS[:5], DAYS[5:]
+
+
+class PreferenceSchedule(WireModel):
+    """One day's schedule: ready by `time` ("07:00:00"), `max` the target (a charge in per
+    cent, or a heat pump's cooling set point), `min` the floor (a heating set point)."""
+
+    day_of_week: str
+    time: str | None = None
+    max: float | None = None
+    min: float | None = None
+
+    @property
+    def clock(self) -> str | None:
+        """The ready-by time as HH:MM (Kraken's Time scalar carries seconds)."""
+        return self.time[:5] if self.time else None
+
+
+class DevicePreferences(WireModel):
+    """`preferences`: what the device aims for, day by day. `grid_export` and
+    `is_charging_duration_capped` are ENABLED, DISABLED or NOT_APPLICABLE (None: this
+    instance does not say)."""
+
+    mode: str | None = None
+    unit: str | None = None
+    target_type: str | None = None
+    schedules: CompactList[PreferenceSchedule] = Field(default_factory=list)
+    grid_export: str | None = None
+    is_charging_duration_capped: str | None = None
+
+    def day(self, day: str) -> PreferenceSchedule | None:
+        return next((s for s in self.schedules if s.day_of_week == day), None)
+
+
+class ScheduleSetting(WireModel):
+    """The bounds Kraken accepts for a schedule: values `min`-`max` in `step`s, times
+    `time_from`-`time_to` every `time_step` minutes."""
+
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    time_from: str | None = None
+    time_to: str | None = None
+    time_step: int | None = None
+
+
+class PreferenceSetting(WireModel):
+    mode: str | None = None
+    unit: str | None = None
+    schedule_settings: CompactList[ScheduleSetting] = Field(default_factory=list)
+
+    @property
+    def bounds(self) -> ScheduleSetting | None:
+        return self.schedule_settings[0] if self.schedule_settings else None
+
+
+class HeatPumpState(WireModel):
+    """`HeatPumpDeviceType`, what the heat-pump mutations answer (`devices` does not show it)."""
+
+    id: str | None = None
+    climate_control_enabled: bool | None = None
+    hot_water_enabled: bool | None = None
+    room_temperature: float | None = None
+    min_room_temperature: float | None = None
+    max_room_temperature: float | None = None
+    room_temperature_step: float | None = None
+
+
 class Device(WireModel):
     """A registered SmartFlex device (SmartFlexVehicle / SmartFlexChargePoint / SmartFlexDevice)."""
 
@@ -204,6 +281,8 @@ class Device(WireModel):
     status: DeviceStatus
     alerts: CompactList[DeviceAlert] = Field(default_factory=list)
     re_authentication_state: ReAuthenticationState | None = None
+    preferences: DevicePreferences | None = None
+    preference_setting: PreferenceSetting | None = None
 
     @property
     def is_live(self) -> bool:

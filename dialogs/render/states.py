@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dialogs.callback_data import Action
 from dialogs.conversation import Conversation
 from dialogs.i18n import has_key, t
 from dialogs.render.common import button, paragraphs, support_reference
+from dialogs.render.devices import device_button, device_name
 from dialogs.screen import Screen
 from kraken.errors import ErrorCategory, KrakenError, KrakenTransportError
+from kraken.models import Device
 
 
 def render_resuming(conv: Conversation) -> Screen:
@@ -27,9 +31,25 @@ def render_cancel_confirm(conv: Conversation) -> Screen:
     return Screen(text=t(conv.locale, "step.cancel.confirm"), keyboard=keyboard)
 
 
-def render_cancelled(conv: Conversation) -> Screen:
+def render_cancelled(conv: Conversation, half_set_up: Sequence[Device] = ()) -> Screen:
+    """Setup stopped; a device it had registered already can be removed from here."""
     keyboard = [[button(conv, "btn.start_again", Action.START_AGAIN)]]
-    return Screen(text=t(conv.locale, "step.cancel.done"), keyboard=keyboard)
+    text = t(conv.locale, "step.cancel.done")
+    if half_set_up:
+        text = paragraphs([text, t(conv.locale, "device.half_set_up")])
+        keyboard += [
+            [
+                device_button(
+                    conv,
+                    "btn.device.remove_half",
+                    Action.DEVICE_REMOVE,
+                    device,
+                    name=device_name(conv, device),
+                )
+            ]
+            for device in half_set_up
+        ]
+    return Screen(text=text, keyboard=keyboard)
 
 
 def render_switch_confirm(conv: Conversation) -> Screen:

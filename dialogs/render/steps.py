@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dialogs.callback_data import Action
+from dialogs.callback_data import Action, encode
 from dialogs.conversation import Conversation
 from dialogs.i18n import has_key, t
 from dialogs.render.common import button, cancel_row, link, openable, paragraphs, support_reference
+from dialogs.render.devices import device_button
 from dialogs.render.lists import back_and_cancel
-from dialogs.screen import Button, InputExpectation, Screen
+from dialogs.screen import Button, CallbackButton, InputExpectation, Screen
 from kraken.models import (
     AuthFlowStep,
     Device,
@@ -86,7 +87,15 @@ def render_live(conv: Conversation, device: Device | None = None) -> Screen:
     smart control paused."""
     suspended = device is not None and device.status.is_suspended
     key = "step.done.suspended" if suspended else "step.done.body"
-    return Screen(text=t(conv.locale, key, device=_device_label(conv, device)))
+    text = t(conv.locale, key, device=_device_label(conv, device))
+    # Alerts about the device come by themselves (the notifier); say how to stop them.
+    text = paragraphs([text, t(conv.locale, "step.done.alerts")])
+    manage = (
+        device_button(conv, "btn.device.manage", Action.DEVICE_OPEN, device)
+        if device is not None
+        else CallbackButton(t(conv.locale, "btn.device.manage"), encode(None, Action.DEVICES_LIST))
+    )
+    return Screen(text=text, keyboard=[[manage]])
 
 
 def render_completing(conv: Conversation, device: Device | None) -> Screen:

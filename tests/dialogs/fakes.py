@@ -9,8 +9,10 @@ from typing import Any
 from kraken.errors import KrakenError
 from kraken.models import (
     Device,
+    HeatPumpState,
     Integration,
     ListOption,
+    PreferenceSchedule,
     Step,
     StepBase,
     Wizard,
@@ -49,17 +51,61 @@ def wizard(
     )
 
 
+DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+
+def car_preferences(capped: str = "DISABLED") -> dict[str, Any]:
+    """The sandbox's defaults for a car: 80 % by 07:00 on weekdays, 09:00 at weekends;
+    targets 20-100 % in 5s, ready between 04:00 and 11:00 every 30 minutes."""
+    return {
+        "preferences": {
+            "__typename": "SmartFlexDevicePreferences",
+            "mode": "CHARGE",
+            "unit": "PERCENTAGE",
+            "targetType": "ABSOLUTE_STATE_OF_CHARGE",
+            "gridExport": "NOT_APPLICABLE",
+            "isChargingDurationCapped": capped,
+            "schedules": [
+                {"dayOfWeek": day, "time": "07:00:00" if i < 5 else "09:00:00", "max": 80.0}
+                for i, day in enumerate(DAYS)
+            ],
+        },
+        "preferenceSetting": {
+            "mode": "CHARGE",
+            "unit": "PERCENTAGE",
+            "scheduleSettings": [
+                {
+                    "min": 20,
+                    "max": 100,
+                    "step": 5,
+                    "timeFrom": "04:00:00",
+                    "timeTo": "11:00:00",
+                    "timeStep": 30,
+                }
+            ],
+        },
+    }
+
+
 def device(
-    status: str, *, suspended: bool = False, name: str | None = None, device_id: str = "d1"
+    status: str,
+    *,
+    suspended: bool = False,
+    name: str | None = None,
+    device_id: str = "d1",
+    device_type: str = "ELECTRIC_VEHICLES",
+    **more: Any,
 ) -> Device:
-    """A device as `devices` answers; without a name, screens call it what the wizard did."""
+    """A device as `devices` answers; without a name, screens call it what the wizard did.
+    `more`: other fields in their GraphQL shape (`preferences`, ...)."""
     return parse_device(
         {
             "id": device_id,
             "name": name,
-            "deviceType": "ELECTRIC_VEHICLES",
+            "deviceType": device_type,
             "provider": "TESLA",
             "status": {"current": status, "isSuspended": suspended},
+            **more,
         }
     )
 
@@ -136,12 +182,69 @@ class FakeKraken:
         self._device_update(device_id, {"current": "RETIRED"})
         return device_id
 
-    def _device_update(self, device_id: str, status: dict[str, Any]) -> Device:
+    async def set_preferences(
+        self, account_number: str, device: Device, schedules: Sequence[PreferenceSchedule]
+    ) -> Device | None:
+        self._call(
+            "set_preferences", device.id, [(s.day_of_week, s.clock, s.max) for s in schedules]
+        )
+        prefs = device.preferences.model_dump(by_alias=True) if device.preferences else {}
+        given = {s.day_of_week: s.model_dump(by_alias=True) for s in schedules}
+        days = [given.get(day["dayOfWeek"], day) for day in prefs.get("schedules", [])]
+        return self._device_update(device.id, preferences={**prefs, "schedules": days})
+
+    async def cap_charging_duration(self, device_id: str, enabled: bool) -> Device:
+        self._call("cap_charging_duration", device_id, enabled)
+        return self._switched(device_id, "isChargingDurationCapped", enabled)
+
+    async def set_grid_export(self, device_id: str, enabled: bool) -> Device:
+        self._call("set_grid_export", device_id, enabled)
+        return self._switched(device_id, "gridExport", enabled)
+
+    def _switched(self, device_id: str, name: str, enabled: bool) -> Device:
+        found = next(d for d in self.device_list if d.id == device_id)
+        prefs = found.preferences.model_dump(by_alias=True) if found.preferences else {}
+        value = "ENABLED" if enabled else "DISABLED"
+        return self._device_update(device_id, preferences={**prefs, name: value})
+
+    heat: HeatPumpState = field(
+        default_factory=lambda: HeatPumpState(
+            climate_control_enabled=True,
+            hot_water_enabled=True,
+            room_temperature=20.0,
+            min_room_temperature=7.0,
+            max_room_temperature=30.0,
+            room_temperature_step=0.5,
+        )
+    )
+
+    async def set_climate_control(self, device_id: str, enabled: bool) -> HeatPumpState:
+        self._call("set_climate_control", device_id, enabled)
+        self.heat = self.heat.model_copy(update={"climate_control_enabled": enabled})
+        return self.heat
+
+    async def set_hot_water(self, device_id: str, enabled: bool) -> HeatPumpState:
+        self._call("set_hot_water", device_id, enabled)
+        self.heat = self.heat.model_copy(update={"hot_water_enabled": enabled})
+        return self.heat
+
+    async def set_room_temperature(self, device_id: str, temperature: float) -> HeatPumpState:
+        self._call("set_room_temperature", device_id, temperature)
+        self.heat = self.heat.model_copy(update={"room_temperature": temperature})
+        return self.heat
+
+    def _device_update(
+        self, device_id: str, status: dict[str, Any] | None = None, **fields: Any
+    ) -> Device:
         """Kraken's answer to a device mutation: the device as it is now."""
         for i, found in enumerate(self.device_list):
             if found.id == device_id:
                 current = found.status.model_dump(by_alias=True)
-                raw = {**found.model_dump(by_alias=True), "status": {**current, **status}}
+                raw = {
+                    **found.model_dump(by_alias=True),
+                    "status": {**current, **(status or {})},
+                    **fields,
+                }
                 self.device_list[i] = parse_device(raw)
                 return self.device_list[i]
         raise AssertionError(f"no device {device_id}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
 
 from kraken.client import KrakenClient
+from kraken.credentials import ApiKeyCredentials
 from kraken.models import (
     AuthFlowStep,
     DeviceRegistrationStep,
@@ -22,12 +24,30 @@ from kraken.models import (
     WaitForTransitionStep,
     Wizard,
 )
+from kraken.retry import RetryPolicy
 from sandbox.kraken.browser import press_consent
 
+URL = "http://sandbox/v1/graphql/"
 ACCOUNT = "A-SANDBOX1"
 PROPERTY = 1
 WAIT_SECONDS = 25.0
 MAX_STEPS = 100
+
+
+async def no_sleep(_: float) -> None:
+    await asyncio.sleep(0)
+
+
+def sandbox_client(transport: httpx.AsyncBaseTransport, **kwargs: object) -> KrakenClient:
+    """A client of the in-process sandbox, retrying at once."""
+    return KrakenClient(
+        URL,
+        kwargs.pop("credentials", ApiKeyCredentials(api_key="sandbox-api-key")),  # type: ignore[arg-type]
+        transport=transport,
+        sleep=no_sleep,
+        retry=RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05, max_total=5.0),
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 @dataclass

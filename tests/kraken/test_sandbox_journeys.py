@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -21,44 +20,16 @@ from kraken.models import (
     SelectVehicleVariantStep,
     UserInputRequiredStep,
 )
-from kraken.retry import RetryPolicy
-from sandbox.kraken import SandboxConfig, create_app
-from tests.kraken.sandbox_driver import ACCOUNT, PROPERTY, Driver, Journey, pick
+from tests.kraken.sandbox_driver import (
+    ACCOUNT,
+    PROPERTY,
+    Driver,
+    Journey,
+    pick,
+    sandbox_client,
+)
 
-URL = "http://sandbox/v1/graphql/"
 NO_CHARGER = "No smart charger / not listed"
-
-
-async def no_sleep(_: float) -> None:
-    await asyncio.sleep(0)
-
-
-def sandbox_client(transport: httpx.AsyncBaseTransport, **kwargs: object) -> KrakenClient:
-    return KrakenClient(
-        URL,
-        kwargs.pop("credentials", ApiKeyCredentials(api_key="sandbox-api-key")),  # type: ignore[arg-type]
-        transport=transport,
-        sleep=no_sleep,
-        retry=RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05, max_total=5.0),
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-@pytest.fixture
-def transport() -> httpx.ASGITransport:
-    return httpx.ASGITransport(app=create_app(SandboxConfig(commit_seconds=0.0)))
-
-
-@pytest.fixture
-async def client(transport: httpx.ASGITransport) -> AsyncIterator[KrakenClient]:
-    async with sandbox_client(transport) as kraken:
-        yield kraken
-
-
-@pytest.fixture
-async def driver(client: KrakenClient, transport: httpx.ASGITransport) -> AsyncIterator[Driver]:
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as hooks:
-        yield Driver(client, hooks)
 
 
 EV = "Electric vehicle or charger"
