@@ -1,22 +1,30 @@
-"""A bare python-telegram-bot echo bot under the same harness: the floor any PTB bot pays
-per update here (emulator round trips, PTB dispatch), to read the assistant's figures against."""
+"""A bare python-telegram-bot echo bot behind a webhook, shaped like `python -m bot web`: the
+floor any PTB bot pays per update (Starlette + uvicorn, `Update.de_json`, PTB's queue and
+dispatch, one `sendMessage`), to read the assistant's figures against.
+
+`python -m bench.echo` reads TELEGRAM_BOT_TOKEN, TELEGRAM_API_URL, PUBLIC_URL, WEBHOOK_SECRET
+and PORT like the bot; nothing else (no Redis, no Kraken, no rate limiter).
+"""
 
 from __future__ import annotations
 
-import time
+import asyncio
+import hmac
+import json
+import os
 from typing import Any
 
-import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
-from bench.driver import drain
-from harness.deployment import TELEGRAM_BASE
-from sandbox.telegram import DEFAULT_TOKEN, EmulatorConfig, create_app
-from sandbox.telegram.client import SimClient
-
-MESSAGES_PER_USER = 3  # as many updates as the assistant's journey takes by chat
+from bot.cli import serve
+from bot.runtime import CONCURRENT_UPDATES
+from bot.web import SECRET_HEADER, WEBHOOK_PATH
 
 
 async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -24,45 +32,50 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.message.reply_text(update.message.text)
 
 
-async def run_echo(users: int, concurrency: int) -> tuple[list[float], float]:
-    """Latencies of every update, and updates per second."""
-    emulator = create_app(EmulatorConfig())
+def echo_app(application: Application[Any, Any, Any, Any, Any, Any], secret: str) -> Starlette:
+    async def webhook(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return JSONResponse({"ok": False}, status_code=403)
+        update = Update.de_json(json.loads(await request.body()), application.bot)
+        await application.update_queue.put(update)
+        return JSONResponse({"ok": True})
 
-    def request() -> HTTPXRequest:
-        transport = httpx.ASGITransport(app=emulator)
-        return HTTPXRequest(
-            connection_pool_size=concurrency + 8, httpx_kwargs={"transport": transport}
-        )
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"ok": True})
 
+    return Starlette(
+        routes=[
+            Route(WEBHOOK_PATH, webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+
+
+async def run() -> None:
+    env = os.environ
+    api = env["TELEGRAM_API_URL"].rstrip("/")
+    secret = env["WEBHOOK_SECRET"]
     application: Application[Any, Any, Any, Any, Any, Any] = (
         Application.builder()
-        .token(DEFAULT_TOKEN)
-        .base_url(f"{TELEGRAM_BASE}/bot")
-        .request(request())
-        .get_updates_request(request())
+        .token(env["TELEGRAM_BOT_TOKEN"])
+        .base_url(f"{api}/bot")
+        .request(HTTPXRequest(connection_pool_size=CONCURRENT_UPDATES + 8))
+        .concurrent_updates(CONCURRENT_UPDATES)
         .updater(None)
         .build()
     )
     application.add_handler(MessageHandler(filters.TEXT, _echo))
-    latencies: dict[int, float] = {}
-    offset = 0
+    async with application:
+        await application.bot.set_webhook(
+            url=f"{env['PUBLIC_URL'].rstrip('/')}{WEBHOOK_PATH}", secret_token=secret
+        )
+        await application.start()
+        try:
+            await serve(echo_app(application, secret), int(env["PORT"]))
+        finally:
+            await application.stop()
 
-    async def fetch() -> list[Update]:
-        nonlocal offset
-        updates = await application.bot.get_updates(offset=offset, limit=100, timeout=0)
-        if updates:
-            offset = updates[-1].update_id + 1
-        return list(updates)
 
-    handled, seconds = 0, 0.0
-    async with application, SimClient(transport=httpx.ASGITransport(app=emulator)) as sim:
-        for n in range(MESSAGES_PER_USER):
-            for user in range(users):
-                await sim.send(100_000 + user, f"message {n}", first_name="Bench")
-            started = time.perf_counter()
-            handled += await drain(
-                fetch, application.process_update, concurrency=concurrency, latencies=latencies
-            )
-            seconds += time.perf_counter() - started
-        await emulator.state.emulator.close()
-    return list(latencies.values()), handled / seconds if seconds else 0.0
+if __name__ == "__main__":
+    asyncio.run(run())

@@ -1,51 +1,38 @@
-"""N simulated customers take a heat pump from hand-off link to LIVE, all in one process.
+"""Customers taking a heat pump from a hand-off link to LIVE through a bot's webhook, and users
+chatting: the two kinds of traffic the benchmark sends, as batches of held updates.
 
-Every user does one thing per round (open the link, tap, tap, sign in), so a round is a burst
-of N concurrent updates like a busy minute in production. Kraken's wait is resolved on the
-sandbox clock, and the notifier's jobs are run as arq would, one look per backoff delay, so
-notifier lag is what the backoff policy really gives plus the time the look takes.
+Users act through the Telegram emulator (a message, a tap on the button the bot drew); the
+emulator pushes each update to the front, which holds it until the driver sends the batch
+to a bot. Sign-in is the browser's part (the consent page, then the bot's `/oauth/callback`),
+and LIVE is the notifier's (a `python -m bot worker` looking at Kraken on its schedule).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import secrets
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
-from bench.calls import CallLog, RecordingTransport
-from bench.driver import drain
+import httpx
+
+from bench.driver import Answered, Driver, Run, showing
+from bench.front import Front
 from bench.memory import conversation_bytes
-from bot.updates import handle_update
-from harness.deployment import InProcessDeployment, in_process_deployment
+from bot.handoff.service import HandoffService
+from bot.state.conversations import ConversationStore
+from dialogs.machine import State
+from sandbox.kraken.browser import press_consent
+from sandbox.telegram.client import SimClient
 
-T = TypeVar("T")
-JOURNEY_TAPS = ("Heat pump", "Daikin")
-
-
-@dataclass
-class OnboardingResult:
-    users: int
-    completed: int = 0
-    updates: int = 0
-    handling_seconds: float = 0.0
-    """Wall time of the rounds that handled updates (for updates per second)."""
-    latencies: dict[int, float] = field(default_factory=dict)
-    """Seconds inside Application.process_update, by update id."""
-    notifier_lags: list[float] = field(default_factory=list)
-    redis_bytes: list[int] = field(default_factory=list)
-    calls: CallLog = field(default_factory=CallLog)
-
-
-# Users acting before the bot catches up; kept small enough that a backlog never outlives
-# Telegram's 15 s deadline for answering a tap (the emulator enforces it).
-BATCH = 100
-
-
-def _batches(items: list[T]) -> list[list[T]]:
-    return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+# (button tapped, button the answer shows): device type, then make, then the sign-in link.
+JOURNEY: tuple[tuple[str, str], ...] = (("Heat pump", "Daikin"), ("Daikin", "Sign in"))
+FIRST_SCREEN = "Heat pump"
+SIGN_IN = "Sign in"
+# Several users act at once, as in a busy minute; the emulator is not what is measured.
+USER_ACTIONS_AT_ONCE = 16
 
 
 def accounts(users: int) -> list[str]:
@@ -56,92 +43,148 @@ def user_id(index: int) -> int:
     return 100_000 + index
 
 
-async def _round(d: InProcessDeployment, result: OnboardingResult, concurrency: int) -> None:
-    started = time.perf_counter()
-    result.updates += await drain(
-        d.fetch,
-        functools.partial(handle_update, d.runtime.application),
-        concurrency=concurrency,
-        latencies=result.latencies,
-    )
-    result.handling_seconds += time.perf_counter() - started
+async def _limited(jobs: Sequence[Callable[[], Awaitable[object]]]) -> None:
+    gate = asyncio.Semaphore(USER_ACTIONS_AT_ONCE)
 
-
-async def _gather_limited(concurrency: int, *jobs: asyncio.Future[object] | object) -> None:
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(job: object) -> None:
+    async def one(job: Callable[[], Awaitable[object]]) -> None:
         async with gate:
-            await job  # type: ignore[misc]
+            await job()
 
     await asyncio.gather(*(one(job) for job in jobs))
 
 
-async def _notify_all(d: InProcessDeployment, users: list[int], result: OnboardingResult) -> None:
-    """Run every chat's notifier job at the times its backoff asks for, moving the sandbox
-    clock instead of waiting; lag = first look past the wait's deadline + that look's time."""
-    engine = d.sandbox.engine
-    policy = d.runtime.watches.policy
-    pending: dict[int, tuple[float, int, float]] = {}  # chat -> (next look, attempt, ready at)
-    for chat in users:
-        conv = await d.runtime.turns.peek(chat)
-        assert conv is not None and conv.wizard_id is not None
-        step = engine.wizards[conv.wizard_id].current
-        assert step is not None and step.ready_at is not None
-        pending[chat] = (step.entered_at + policy.first_delay, 1, step.ready_at)
-    while pending:
-        now = min(look for look, _, _ in pending.values())
-        d.advance(max(0.0, now - d.sandbox.clock.now()))
-        due = [chat for chat, (look, _, _) in pending.items() if look <= now]
-
-        async def look(chat: int, now: float = now) -> None:
-            _, attempt, ready_at = pending[chat]
-            looked_at = d.sandbox.clock.now()  # the clock also runs on in real time
-            started = time.perf_counter()
-            outcome = await d.notifier_look(chat, attempt)
-            if isinstance(outcome, float):
-                pending[chat] = (now + outcome, attempt + 1, ready_at)
-                return
-            del pending[chat]
-            if outcome == "changed":
-                result.notifier_lags.append(looked_at - ready_at + time.perf_counter() - started)
-
-        await asyncio.gather(*(look(chat) for chat in due))
+async def held(
+    front: Front, acts: Sequence[Callable[[], Awaitable[object]]]
+) -> dict[int, list[bytes]]:
+    """Let users act, and return the updates that produced (held at the front, by chat)."""
+    expected = front.inbox.count + len(acts)
+    await _limited(acts)
+    await front.inbox.until(expected)
+    return front.inbox.take()
 
 
-async def run_onboarding(redis_url: str, users: int, concurrency: int) -> OnboardingResult:
-    result = OnboardingResult(users)
-    prefix = f"bench:{secrets.token_hex(4)}:"
-    names = accounts(users)
-    chats = [user_id(i) for i in range(users)]
-    async with in_process_deployment(
-        redis_url,
-        accounts=names,
-        wrap_kraken=lambda inner: RecordingTransport(inner, result.calls),
-        prefix=prefix,
-    ) as d:
-        try:
-            tokens = [await d.handoff_token(account) for account in names]
-            for batch in _batches(list(zip(chats, tokens, strict=True))):
-                for chat, token in batch:
-                    await d.sim.send(chat, f"/start {token}", first_name="Bench")
-                await _round(d, result, concurrency)
-            for label in JOURNEY_TAPS:
-                for chats_batch in _batches(chats):
-                    for chat in chats_batch:
-                        await d.sim.tap(chat, await d.button(chat, label))
-                    await _round(d, result, concurrency)
-            await _gather_limited(concurrency, *(d.sign_in(chat, "Sign in") for chat in chats))
-            await _notify_all(d, chats, result)
-            for chat in chats:
-                conv = await d.runtime.turns.peek(chat)
-                if conv is not None and conv.state == "live":
-                    result.completed += 1
-                result.redis_bytes.append(
-                    await conversation_bytes(d.runtime.redis.client, chat, d.runtime.keys)
-                )
-        finally:
-            client = d.runtime.redis.client
-            async for key in client.scan_iter(match=f"*{prefix}*", count=1000):  # arq's too
-                await client.delete(key)
-    return result
+async def say(front: Front, sim: SimClient, texts: dict[int, list[str]]) -> dict[int, list[bytes]]:
+    """Each chat sends its texts (in order); the held updates."""
+
+    def sender(chat: int, lines: list[str]) -> Callable[[], Awaitable[object]]:
+        async def send() -> None:
+            for text in lines:
+                await sim.send(chat, text, first_name="Bench")
+
+        return send
+
+    acts = [sender(chat, lines) for chat, lines in texts.items()]
+    expected = front.inbox.count + sum(len(lines) for lines in texts.values())
+    await _limited(acts)
+    await front.inbox.until(expected)
+    return front.inbox.take()
+
+
+async def tap(
+    front: Front, sim: SimClient, chats: Sequence[int], label: str
+) -> dict[int, list[bytes]]:
+    def tapper(chat: int) -> Callable[[], Awaitable[object]]:
+        found = front.chats[chat].button(label)
+        assert found is not None, f"chat {chat} shows no {label!r} button"
+        message_id, full = found
+        return lambda: sim.tap(chat, full, message_id=message_id)
+
+    return await held(front, [tapper(chat) for chat in chats])
+
+
+@dataclass
+class Journey:
+    users: int
+    runs: list[Run] = field(default_factory=list)
+    """The /start batch and one batch per tap."""
+    completed: int = 0
+    sign_in_seconds: float = 0.0
+    live_seconds: float = 0.0
+    """From the last sign-in until every chat was LIVE (the notifier's part)."""
+    redis_bytes: list[int] = field(default_factory=list)
+
+
+async def _sign_in(
+    front: Front, sim: SimClient, browser: httpx.AsyncClient, chat: int, bot: str
+) -> None:
+    found = front.chats[chat].button(SIGN_IN)
+    assert found is not None, f"chat {chat} shows no sign-in button"
+    authorize = await sim.open_url(chat, found[1], message_id=found[0])
+    landed = urlsplit(await press_consent(browser, authorize))
+    # The provider sends the browser to PUBLIC_URL (the front); the bot serves the callback.
+    bot_parts = urlsplit(bot)
+    target = urlunsplit((bot_parts.scheme, bot_parts.netloc, landed.path, landed.query, ""))
+    answer = await browser.get(target)
+    answer.raise_for_status()
+
+
+async def _until_live(store: ConversationStore, chats: Sequence[int], timeout: float) -> int:  # noqa: ASYNC109
+    """Poll the bot's state until every chat is LIVE or `timeout` passes (another process's
+    Redis state offers nothing to await); returns how many are LIVE."""
+    deadline = time.monotonic() + timeout
+    waiting = set(chats)
+    while waiting and time.monotonic() < deadline:
+        for chat in list(waiting):
+            stored = await store.load(chat)
+            if stored is not None and stored.data.get("state") == State.LIVE.value:
+                waiting.discard(chat)
+        if waiting:
+            await asyncio.sleep(0.2)
+    return len(chats) - len(waiting)
+
+
+async def onboard(
+    *,
+    front: Front,
+    sim: SimClient,
+    driver: Driver,
+    handoff: HandoffService,
+    bot: str,
+    chats: Sequence[int],
+    in_flight: int,
+) -> Journey:
+    """Every chat opens its hand-off link and taps through to the sign-in button, through
+    `bot`'s webhook: the update-driven part of onboarding."""
+    journey = Journey(len(chats))
+    tokens = [(await handoff.issue(name, 1, None)).token for name in accounts(len(chats))]
+
+    async def run(updates: dict[int, list[bytes]], answered: Answered) -> None:
+        journey.runs.append(await driver.send(updates, [bot], in_flight, answered))
+
+    starts = {chat: [f"/start {token}"] for chat, token in zip(chats, tokens, strict=True)}
+    await run(await say(front, sim, starts), showing(FIRST_SCREEN))
+    for label, shows in JOURNEY:
+        await run(await tap(front, sim, chats, label), showing(shows))
+    return journey
+
+
+async def finish_onboarding(
+    journey: Journey,
+    *,
+    front: Front,
+    sim: SimClient,
+    store: ConversationStore,
+    bot: str,
+    chats: Sequence[int],
+    live_timeout: float = 120.0,
+) -> None:
+    """The browser signs every customer in; the notifier (a worker) takes them to LIVE."""
+    started = time.perf_counter()
+    async with httpx.AsyncClient(timeout=30.0) as browser:
+        await _limited(
+            [functools.partial(_sign_in, front, sim, browser, chat, bot) for chat in chats]
+        )
+    journey.sign_in_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    journey.completed = await _until_live(store, chats, live_timeout)
+    journey.live_seconds = time.perf_counter() - started
+    journey.redis_bytes = [
+        await conversation_bytes(store.redis, chat, store.keys) for chat in chats
+    ]
+
+
+async def chatter(
+    front: Front, sim: SimClient, chats: Sequence[int], per_chat: int, text: str = "hello"
+) -> dict[int, list[bytes]]:
+    """`per_chat` messages from every chat, held."""
+    return await say(front, sim, {chat: [text] * per_chat for chat in chats})

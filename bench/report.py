@@ -1,19 +1,18 @@
-"""Figures out of raw measurements, and the table `python -m bench` prints."""
+"""The table `python -m bench` prints, from a run's measurements.
+
+CPU figures are the bot process's own (/proc): stable on a busy machine. Latencies and
+updates per second are wall-clock: every process of the run (and whatever else the machine
+is doing) shares its cores, so they move with the neighbours; the table says which is which.
+"""
 
 from __future__ import annotations
 
-import statistics
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from bench.calls import TOKEN_OPERATION
-from bench.onboarding import OnboardingResult
+from bench.run import Measurements, Sample
 
-TARGET_P99_MS = 20.0
-TARGET_REDIS_BYTES = 4096
-# Reads no journey can do without: the resumable-wizard check before starting one (a second
-# chat must not open a duplicate wizard) and the notifier look that sees the device LIVE.
-UNAVOIDABLE_READS = 2
+MS = 1000.0
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -25,120 +24,120 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[rank]
 
 
-@dataclass(frozen=True)
-class Figures:
-    users: int
-    completed: int
-    updates_per_second: float
-    p50_ms: float
-    p99_ms: float
-    bot_p50_ms: float
-    bot_p99_ms: float
-    echo_p50_ms: float
-    echo_p99_ms: float
-    echo_updates_per_second: float
-    calls_per_onboarding: float
-    minimum_calls: float
-    waiting_looks_per_onboarding: float
-    redundant_reads: dict[str, int]
-    calls_by_operation: dict[str, int]
-    redis_bytes: float
-    lag_p50_s: float
-    lag_p95_s: float
+def redis_per_update(sample: Sample | None) -> tuple[float, float]:
+    """(commands, round trips) per update through the counting proxy; connection set-up
+    (CLIENT SETNAME and the like) is not a turn's cost and is left out."""
+    if sample is None or sample.redis is None or not sample.updates:
+        return 0.0, 0.0
+    commands = sample.redis.get("commands")
+    assert isinstance(commands, dict)
+    counted = sum(int(n) for name, n in commands.items() if name not in ("CLIENT", "HELLO"))
+    trips = sample.redis.get("round_trips")
+    setup = int(commands.get("CLIENT", 0))
+    return counted / sample.updates, (int(str(trips)) - setup) / sample.updates
 
 
-def figures(result: OnboardingResult, echo: Sequence[float], echo_rate: float) -> Figures:
-    done = max(result.completed, 1)
-    calls = result.calls
-    mutations = sum(1 for c in calls.calls if c.mutation and c.operation != TOKEN_OPERATION)
-    tokens = sum(1 for c in calls.calls if c.operation == TOKEN_OPERATION)
-    notifier_reads = sum(1 for c in calls.calls if c.update_id is None and not c.mutation)
-    waiting_looks = max(0, notifier_reads - result.completed - tokens)
-    minimum = (mutations + tokens) / done + UNAVOIDABLE_READS
-    bot_side = [
-        seconds - calls.seconds_by_update.get(update_id, 0.0)
-        for update_id, seconds in result.latencies.items()
-    ]
-    return Figures(
-        users=result.users,
-        completed=result.completed,
-        updates_per_second=result.updates / result.handling_seconds
-        if result.handling_seconds
-        else 0.0,
-        p50_ms=percentile(list(result.latencies.values()), 0.50) * 1000,
-        p99_ms=percentile(list(result.latencies.values()), 0.99) * 1000,
-        bot_p50_ms=percentile(bot_side, 0.50) * 1000,
-        bot_p99_ms=percentile(bot_side, 0.99) * 1000,
-        echo_p50_ms=percentile(echo, 0.50) * 1000,
-        echo_p99_ms=percentile(echo, 0.99) * 1000,
-        echo_updates_per_second=echo_rate,
-        calls_per_onboarding=(len(calls.calls) - waiting_looks) / done,
-        minimum_calls=minimum,
-        waiting_looks_per_onboarding=waiting_looks / done,
-        redundant_reads=dict(calls.reads_after_mutation()),
-        calls_by_operation=dict(calls.by_operation()),
-        redis_bytes=statistics.fmean(result.redis_bytes) if result.redis_bytes else 0.0,
-        lag_p50_s=percentile(result.notifier_lags, 0.50),
-        lag_p95_s=percentile(result.notifier_lags, 0.95),
-    )
+def _latency(sample: Sample) -> str:
+    lat = sample.run.latencies
+    return " / ".join(f"{percentile(lat, p) * MS:.0f}" for p in (0.5, 0.95, 0.99)) + " ms"
 
 
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
+def _cpu(sample: Sample | None) -> float:
+    return sample.bot_cpu_per_update() * MS if sample is not None else 0.0
 
 
-def table(f: Figures) -> str:
-    ratio = f.bot_p50_ms / f.echo_p50_ms if f.echo_p50_ms else 0.0
-    redundant = sum(f.redundant_reads.values())
-    rows = [
-        ("users completing onboarding", f"{f.completed} / {f.users}", ""),
-        ("updates per second", f"{f.updates_per_second:.0f}", ""),
-        ("process_update p50 / p99 (with sandbox)", f"{f.p50_ms:.1f} / {f.p99_ms:.1f} ms", ""),
-        ("bot-side p50 per update", f"{f.bot_p50_ms:.1f} ms", ""),
-        (
-            "bot-side p99 per update",
-            f"{f.bot_p99_ms:.1f} ms",
-            f"< {TARGET_P99_MS:.0f} ms: {_verdict(f.bot_p99_ms < TARGET_P99_MS)}",
-        ),
-        ("echo bot p50 / p99", f"{f.echo_p50_ms:.1f} / {f.echo_p99_ms:.1f} ms", ""),
-        ("echo bot updates per second", f"{f.echo_updates_per_second:.0f}", ""),
-        ("bot-side p50 ratio assistant / echo", f"{ratio:.1f}x", ""),
-        (
-            "Kraken calls per onboarding",
-            f"{f.calls_per_onboarding:.2f} (minimum {f.minimum_calls:.2f})",
-            "",
-        ),
-        (
-            "notifier looks while waiting",
-            f"{f.waiting_looks_per_onboarding:.2f} per onboarding",
-            "",
-        ),
-        (
-            "reads a mutation already answered",
-            f"{redundant}",
-            f"none: {_verdict(redundant == 0)}",
-        ),
-        (
-            "Redis bytes per conversation",
-            f"{f.redis_bytes:.0f} B",
-            f"< {TARGET_REDIS_BYTES} B: {_verdict(f.redis_bytes < TARGET_REDIS_BYTES)}",
-        ),
-        ("notifier lag p50 / p95", f"{f.lag_p50_s:.2f} / {f.lag_p95_s:.2f} s", ""),
-    ]
-    width = max(len(r[0]) for r in rows)
-    value_width = max(len(r[1]) for r in rows)
+def _rows(rows: list[tuple[str, str]]) -> list[str]:
+    width = max(len(name) for name, _ in rows)
+    return [f"  {name:<{width}}  {value}" for name, value in rows]
+
+
+def table(m: Measurements) -> str:
+    o = m.options
     lines = [
-        f"{name:<{width}}  {value:<{value_width}}  {target}".rstrip()
-        for name, value, target in rows
+        f"python -m bench: {o.users} users, updates sent to the bot's webhook; "
+        f"{os.cpu_count()} cores; Kraken sandbox, Telegram emulator, Redis, bot and driver "
+        "each their own process.",
+        "",
+        "Onboarding (hand-off link to LIVE; 3 updates per customer, "
+        f"{o.journey_in_flight} in flight):",
     ]
-    lines.append("")
-    lines.append(
-        "Kraken calls by operation: "
-        + ", ".join(f"{op} {n}" for op, n in sorted(f.calls_by_operation.items()))
-    )
-    if f.redundant_reads:
-        lines.append(
-            "redundant reads (after the same update's mutation): "
-            + ", ".join(f"{op} {n}" for op, n in sorted(f.redundant_reads.items()))
+    j, js = m.journey, m.journey_sample
+    if j is not None and js is not None:
+        done = max(j.completed, 1)
+        commands, trips = redis_per_update(js)
+        calls = sum(m.kraken_calls.values())
+        tokens = m.kraken_calls.get("ObtainKrakenToken", 0)
+        lines += _rows(
+            [
+                ("customers LIVE", f"{j.completed} / {j.users}"),
+                ("bot CPU per update", f"{_cpu(js):.1f} ms"),
+                ("Redis commands / round trips per update", f"{commands:.1f} / {trips:.1f}"),
+                (
+                    "Kraken calls per onboarding",
+                    f"{(calls - tokens) / done:.2f} ({m.kraken_mutations / done:.2f} mutations;"
+                    f" {tokens} token fetches in all)",
+                ),
+                ("Redis bytes per conversation", f"{m.redis_bytes:.0f} B"),
+                ("latency p50 / p95 / p99 (wall)", _latency(js)),
+            ]
         )
+        lines.append(
+            "  Kraken calls by operation: "
+            + ", ".join(f"{op} {n}" for op, n in sorted(m.kraken_calls.items()))
+        )
+    if m.chat_sample is not None:
+        commands, trips = redis_per_update(m.chat_sample)
+        per = sum(m.chat_kraken_calls.values()) / max(m.chat_sample.updates, 1)
+        lines += [
+            "",
+            "A LIVE customer's text message (one at a time):",
+            *_rows(
+                [
+                    ("bot CPU per update", f"{_cpu(m.chat_sample):.1f} ms"),
+                    ("Redis commands / round trips per update", f"{commands:.1f} / {trips:.1f}"),
+                    (
+                        "Kraken calls per message",
+                        f"{per:.2f} ("
+                        + ", ".join(f"{op} {n}" for op, n in sorted(m.chat_kraken_calls.items()))
+                        + ")",
+                    ),
+                ]
+            ),
+        ]
+    lines += ["", "LIVE customers' messages, bot vs bare PTB echo bot (same driver, same front):"]
+    header = f"  {'in flight':>9}  {'bot CPU/update':>14}  {'echo CPU/update':>15}  {'ratio':>6}"
+    header += f"  {'bot p50/p95/p99 (wall)':>24}  {'echo p50/p95/p99 (wall)':>24}"
+    lines.append(header)
+    for level, sample in m.levels.items():
+        echo = m.echo_levels.get(level)
+        ratio = _cpu(sample) / _cpu(echo) if echo is not None and _cpu(echo) else 0.0
+        lines.append(
+            f"  {level:>9}  {_cpu(sample):>11.1f} ms  {_cpu(echo):>12.1f} ms  {ratio:>5.1f}x"
+            f"  {_latency(sample):>24}  {_latency(echo) if echo else '-':>24}"
+        )
+    if m.scaling:
+        base = m.scaling.get(1)
+        top = max(o.levels)
+        lines += [
+            "",
+            f"Scaling: web processes on one Redis, {top} in flight (updates/s is wall-clock):",
+            f"  {'processes':>9}  {'updates/s':>9}  {'vs 1':>5}  {'bot CPU/update':>14}"
+            f"  {'all processes CPU/update':>24}  {'ceiling on these cores':>22}",
+        ]
+        for count, sample in m.scaling.items():
+            vs = sample.run.per_second / base.run.per_second if base and base.run.per_second else 0
+            machine = sample.machine_cpu_per_update()
+            ceiling = (os.cpu_count() or 1) / machine if machine else 0.0
+            lines.append(
+                f"  {count:>9}  {sample.run.per_second:>9.1f}  {vs:>4.2f}x"
+                f"  {_cpu(sample):>11.1f} ms"
+                f"  {machine * MS:>21.1f} ms  {ceiling:>16.0f} upd/s"
+            )
+        if base is not None:
+            shares = sorted(base.cpu.items(), key=lambda kv: -kv[1])
+            total = sum(base.cpu.values()) or 1.0
+            lines.append(
+                "  where the CPU went (1 process): "
+                + ", ".join(f"{name} {100 * spent / total:.0f}%" for name, spent in shares if spent)
+            )
     return "\n".join(lines)

@@ -1,39 +1,48 @@
-"""`python -m bench` end to end with a few users: every figure present, everyone onboarded.
-Timings are printed, never asserted."""
+"""`python -m bench` end to end with a few users: every process started, everyone onboarded
+through the webhook, every figure printed and sane. Timings are printed, never asserted."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import redis.asyncio as aioredis
 
-from bench.echo import run_echo
-from bench.onboarding import run_onboarding
-from bench.report import figures, table
+from bench.report import redis_per_update, table
+from bench.run import Options, measure
 
-USERS = 20
+USERS = 4
 
 
 async def test_bench_reports_every_figure_with_all_users_onboarded(
-    redis_url: str, redis_client: aioredis.Redis
+    redis_url: str, redis_client: aioredis.Redis, tmp_path: Path
 ) -> None:
-    result = await run_onboarding(redis_url, USERS, concurrency=1)
-    echo, echo_rate = await run_echo(USERS, concurrency=1)
-    f = figures(result, echo, echo_rate)
+    options = Options(users=USERS, rounds=1, levels=(1, 4), processes=(1, 2))
+    m = await measure(options, redis_url, tmp_path)
 
-    assert f.completed == USERS
-    assert len(result.latencies) == result.updates == USERS * 3
-    assert len(result.notifier_lags) == len(result.redis_bytes) == USERS
-    assert f.redis_bytes > 0 and f.minimum_calls <= f.calls_per_onboarding
-    assert len(echo) == USERS * 3 and echo_rate > 0
-    printed = table(f)
+    assert m.journey is not None and m.journey.completed == USERS
+    assert m.journey_sample is not None and m.journey_sample.updates == USERS * 3
+    assert m.chat_sample is not None and m.chat_sample.updates == USERS
+    assert 0 < m.redis_bytes < 4096
+    commands, round_trips = redis_per_update(m.journey_sample)
+    assert 0 < round_trips <= commands
+    onboarding_calls = sum(m.kraken_calls.values()) / USERS
+    assert 4 <= onboarding_calls < 20  # a mutation per step, and the notifier's looks
+    for samples in (m.levels, m.echo_levels):
+        assert set(samples) == {1, 4}
+        assert all(s.updates == USERS and s.bot_cpu_per_update() >= 0 for s in samples.values())
+    assert set(m.scaling) == {1, 2} and all(s.run.per_second > 0 for s in m.scaling.values())
+
+    printed = table(m)
+    print(printed)
     for label in (
-        "updates per second",
-        "bot-side p50",
-        "bot-side p99",
-        "echo bot p50 / p99",
+        "customers LIVE",
+        "bot CPU per update",
+        "Redis commands / round trips per update",
         "Kraken calls per onboarding",
-        "reads a mutation already answered",
         "Redis bytes per conversation",
-        "notifier lag p50 / p95",
+        "Kraken calls per message",
+        "echo CPU/update",
+        "updates/s",
     ):
         assert label in printed
-    assert await redis_client.dbsize() == 0  # the run cleans up after itself
+    assert not [k async for k in redis_client.scan_iter(match="bench:*")]  # cleaned up
