@@ -28,7 +28,6 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.state.budget import DEFAULT_REQUESTS_PER_HOUR
 from bot.watches import WatchPolicy
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "de", "es", "fr")
@@ -112,9 +111,6 @@ class Settings(BaseSettings):
     telegram_bot_username: str | None = None
     kraken_api_url: str | None = None
     kraken_api_key: SecretStr | None = None
-    # Kraken's request budget, shared by every process on this Redis (bot.state.budget):
-    # background looks defer when it runs low; a customer's tap never waits on it.
-    kraken_requests_per_hour: int = Field(default=DEFAULT_REQUESTS_PER_HOUR, ge=1, le=1_000_000)
     redis_url: str | None = None
     redis_prefix: str = "sfa:"
     public_url: str | None = None
@@ -139,6 +135,8 @@ class Settings(BaseSettings):
         default=timedelta(hours=1),
         validation_alias=_env("WATCH_GIVE_UP_AFTER", "POLL_GIVE_UP_AFTER"),
     )
+    # After LIVE, how often the notifier looks at a chat's devices for news (with jitter).
+    alerts_every: _UpTo1Day = timedelta(minutes=30)
 
     # How long a test charge takes (Kraken does not say; the progress bar is drawn from it)
     # and how often a wait's progress line is refreshed.
@@ -163,6 +161,7 @@ class Settings(BaseSettings):
             first_delay=self.watch_first_delay,
             max_delay=max(self.watch_max_delay, self.watch_first_delay),
             give_up_after=self.watch_give_up_after,
+            alerts_every=self.alerts_every,
         )
 
     def bot_token(self) -> str:

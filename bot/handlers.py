@@ -30,6 +30,7 @@ from telegram.ext import (
 )
 
 from bot import screens
+from bot.alerts import DeviceAlerts
 from bot.handoff.service import (
     HandoffError,
     HandoffService,
@@ -61,7 +62,7 @@ BUSY_NOTICE_INTERVAL = timedelta(seconds=30)
 # The error reply must not hang on the thing that failed (often Redis).
 _ERROR_LOOKUP_TIMEOUT_S = 1.0
 # Each is a method of Handlers of the same name, and has a `bot.command.<name>` description.
-COMMANDS = ("start", "help", "devices", "status", "cancel", "language", "support")
+COMMANDS = ("start", "help", "devices", "status", "alerts", "cancel", "language", "support")
 PRIVATE = filters.ChatType.PRIVATE
 
 
@@ -186,6 +187,12 @@ class Handlers:
 
     # /status predates /devices and keeps working.
     status = devices
+
+    async def alerts(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/alerts on|off`: the device news the notifier tells after LIVE (`bot.alerts`)."""
+        chat_id, language = self._ids(update)
+        argument = " ".join(context.args) if context.args else None
+        await DeviceAlerts(self.turns).command(chat_id, argument, language)
 
     async def support(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = await self._chat(update)

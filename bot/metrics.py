@@ -56,6 +56,12 @@ class Metrics:
             ["step"],
             registry=r,
         )
+        self.alerts_told = Counter(
+            "alerts_told",
+            "Device news told to customers after LIVE, by kind (alert, reauth, paused, ...)",
+            ["kind"],
+            registry=r,
+        )
         self.notifier_lag = Histogram(
             "notifier_lag_seconds",
             "Time from a remote change to the user being told",

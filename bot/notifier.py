@@ -26,10 +26,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from telegram.error import TelegramError
 
+from bot.alerts import DeviceAlerts
 from bot.screens import wait_overdue
 from bot.state.keys import KeySpace
+from bot.state.lock import LockTimeout
 from bot.turns import LookResult, Turns
-from bot.watches import LOOK_FUNCTION, Watches
+from bot.watches import DEVICES_FUNCTION, LOOK_FUNCTION, Watches
 from kraken.errors import ErrorCategory, KrakenError
 
 if TYPE_CHECKING:
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT_S = 20.0
+# A device look that meets a busy chat or a Redis outage runs again after the wait policy's
+# delays; past this many tries it fails and waits for the next start-up's re-arm.
+DEVICE_LOOK_TRIES = 1000
 
 
 @dataclass
@@ -81,6 +86,18 @@ async def look_at_wizard(
     return str(result.value)
 
 
+async def look_at_devices(ctx: dict[str, Any], chat_id: int, token: str) -> str:
+    """One slow look at a LIVE chat's devices (`bot.alerts`); it queues the next itself."""
+    notifier: NotifierContext = ctx["notifier"]
+    attempt: int = ctx.get("job_try", 1)
+    try:
+        outcome = await DeviceAlerts(notifier.turns).look(chat_id, token)
+    except (RedisError, LockTimeout) as error:
+        log.warning("device look for chat %s put off: %s", chat_id, type(error).__name__)
+        raise Retry(defer=notifier.watches.policy.delay(attempt)) from None
+    return outcome.value
+
+
 class TrackingWorker(Worker):
     """An arq worker that knows which jobs it started and never finished.
 
@@ -111,7 +128,13 @@ def build_worker(
                 name=LOOK_FUNCTION,
                 max_tries=policy.max_tries() + 1,
                 timeout=JOB_TIMEOUT_S,
-            )
+            ),
+            func(
+                look_at_devices,
+                name=DEVICES_FUNCTION,
+                max_tries=DEVICE_LOOK_TRIES,
+                timeout=JOB_TIMEOUT_S,
+            ),
         ],
         redis_pool=arq,
         queue_name=keys.job_queue(),

@@ -25,6 +25,7 @@ from bot import screens
 from bot.delivery import LiveMessage, render, show
 from bot.handoff.service import HandoffError, HandoffGrant, HandoffService
 from bot.metrics import Metrics
+from bot.state.alerts import AlertLedger, changes_device
 from bot.state.bindings import Binding, ChatBindings
 from bot.state.conversations import ConversationStore, StoredConversation
 from bot.state.journal import Journal
@@ -52,7 +53,7 @@ from dialogs.events import (
     WizardChanged,
 )
 from dialogs.i18n import resolve_locale
-from dialogs.machine import FINISHED, State
+from dialogs.machine import DEVICE_STATES, FINISHED, State
 from dialogs.render.common import support_reference
 from dialogs.screen import Delivery, Screen
 from dialogs.wizard import KrakenPort, WizardSnapshots, read_ending, unchanged
@@ -72,6 +73,8 @@ TYPING_AFTER_S = 1.0
 TYPING_EVERY_S = 4.5
 # Events that act on the account's wizard: only the chat that drives the account may send them.
 _ACTING = (Tap, Text, CheckNow, Cancel)
+# A chat left here has a device under smart control: its devices are watched (`bot.alerts`).
+_DEVICES_WATCHED = (State.LIVE, *DEVICE_STATES)
 
 
 @dataclass(frozen=True)
@@ -179,10 +182,20 @@ class Turns:
                         told += await self._bind_and_take_over(chat_id, next_event, outcome)
                 next_event, conv = await self._follow_up(chat_id, outcome, after), after
             self._count(before_state, before_wizard, conv)
+            await self._watch_devices(chat_id, event, conv)
             await Journal.beside(self.store).turn(chat_id, event, conv, notify=notify)
         self.metrics.handler_latency.observe(time.perf_counter() - started)
         for other_chat, key in told:
             await self._tell_driver_changed(other_chat, key)
+
+    async def _watch_devices(self, chat_id: int, event: Event, conv: Conversation) -> None:
+        """After LIVE the notifier keeps looking at the chat's devices (unless `/alerts off`);
+        what the customer changed here is theirs, not news to tell them later."""
+        ledger = AlertLedger.beside(self.store)
+        if changes_device(event):
+            await ledger.note_own_change(chat_id)
+        if conv.account_number and conv.state in _DEVICES_WATCHED and await ledger.enabled(chat_id):
+            await self.watches.watch_devices(chat_id)
 
     @contextlib.asynccontextmanager
     async def _typing(self, chat_id: int, *, enabled: bool) -> AsyncIterator[None]:
@@ -280,6 +293,20 @@ class Turns:
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
             conv = await self._deliver(chat_id, conv, shown, notify=False, aside=True)
             await self._save(chat_id, stored, conv)
+
+    async def push(
+        self,
+        chat_id: int,
+        stored: StoredConversation | None,
+        conv: Conversation,
+        shown: Sequence[Screen],
+    ) -> None:
+        """Notify the chat outside a turn, for a caller that holds the chat lock (the device
+        alerts): screens without buttons go out beside the live message; one with buttons
+        becomes the live message, and the conversation is saved with it."""
+        after = await self._deliver(chat_id, conv, shown, notify=True, aside=True)
+        if after != conv:
+            await self._save(chat_id, stored, after)
 
     async def look(self, chat_id: int, wizard_id: str, step_id: str | None) -> LookResult:
         """One notifier look at a waiting wizard; speaks only when it moved on."""

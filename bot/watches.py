@@ -1,13 +1,21 @@
-"""Scheduling the notifier's looks at waiting wizards as durable arq jobs.
+"""Scheduling the notifier's looks as durable arq jobs.
 
-One job per waited step (`watch:{wizard}:{step}`), so however many processes ask, arq keeps a
-single job; the job re-queues itself with growing delays (`Retry(defer=...)`). Active watches
-are also kept in a Redis hash so a restarted worker can re-arm every one of them.
+Waiting wizards: one job per waited step (`watch:{wizard}:{step}`), so however many processes
+ask, arq keeps a single job; the job re-queues itself with growing delays (`Retry(defer=...)`).
+Active watches are also kept in a Redis hash so a restarted worker can re-arm every one of them.
+
+Devices after LIVE (`bot.alerts`): one slow look per chat at a time, for as long as the chat
+wants alerts. A look that runs for ever cannot be one arq job retried (a job's key expires a day
+after it was queued), so each look queues the next under a fresh token. The hash of watched
+chats holds the one token that is current: a look whose token is no longer current (a
+duplicate, or one from before `/alerts off`) stops, so at most one chain of looks exists.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +26,7 @@ from bot.state.keys import KeySpace
 log = logging.getLogger(__name__)
 
 LOOK_FUNCTION = "look_at_wizard"
+DEVICES_FUNCTION = "look_at_devices"
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,19 @@ class WatchPolicy:
     growth: float = 1.5
     max_delay: float = 60.0
     give_up_after: timedelta = timedelta(hours=1)
+    # Devices after LIVE: looked at this often, give or take `alerts_jitter` of it, so that
+    # customers who went LIVE at the same minute do not all reach Kraken at the same second.
+    alerts_every: timedelta = timedelta(minutes=30)
+    alerts_jitter: float = 0.2
+
+    def alerts_delay(self, soon: bool = False) -> float:
+        """Seconds before the next look at a chat's devices; `soon`: the news could not be
+        told (Telegram failed), so try again well before the usual interval."""
+        every = self.alerts_every.total_seconds()
+        if soon:
+            every = min(every, self.max_delay)
+        spread = random.uniform(1 - self.alerts_jitter, 1 + self.alerts_jitter)
+        return max(0.0, every * spread)
 
     def delay(self, attempt: int) -> float:
         """Delay before look number `attempt + 1` (attempt counts from 1)."""
@@ -45,6 +67,15 @@ class WatchPolicy:
 _FORGET_IF_STEP = """
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
     return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
+_ADVANCE_IF_TOKEN = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+    return 1
 end
 return 0
 """
@@ -76,12 +107,69 @@ class Watches:
             await self._arq.eval(_FORGET_IF_STEP, 1, key, member, step_id or "")  # type: ignore[misc]
 
     async def rearm(self) -> int:
-        """Enqueue a job for every active watch; existing jobs make this a no-op for them."""
+        """Enqueue a job for every active watch and every watched chat's devices; existing
+        jobs make this a no-op for them."""
         entries = await self._arq.hgetall(self._keys.active_watches())  # type: ignore[misc]
         for member, step in entries.items():
             chat, wizard = member.decode().split("|", 1)
             await self._enqueue(int(chat), wizard, step.decode() or None)
-        return len(entries)
+        watched = await self._arq.hgetall(self._keys.device_watches())  # type: ignore[misc]
+        for chat, token in watched.items():
+            await self._enqueue_devices(int(chat), token.decode(), self.policy.alerts_delay())
+        return len(entries) + len(watched)
+
+    # ------------------------------------------------------------ devices after LIVE
+
+    async def watch_devices(self, chat_id: int) -> bool:
+        """Start the slow looks at the chat's devices unless they are running; whether this
+        started them. Call it holding the chat lock (as turns do)."""
+        token = secrets.token_hex(6)
+        key = self._keys.device_watches()
+        if not await self._arq.hsetnx(key, str(chat_id), token):  # type: ignore[misc]
+            return False
+        await self._enqueue_devices(chat_id, token, self.policy.alerts_delay())
+        return True
+
+    async def device_watch_token(self, chat_id: int) -> str | None:
+        token = await self._arq.hget(self._keys.device_watches(), str(chat_id))  # type: ignore[misc]
+        return token.decode() if token is not None else None
+
+    async def next_device_look(self, chat_id: int, token: str, *, soon: bool = False) -> bool:
+        """From the look `token`, queue the next one; False when `token` is no longer current
+        (that chain was stopped or replaced). Hold the chat lock."""
+        following = secrets.token_hex(6)
+        advanced = await self._arq.eval(  # type: ignore[misc]
+            _ADVANCE_IF_TOKEN, 1, self._keys.device_watches(), str(chat_id), token, following
+        )
+        if not advanced:
+            return False
+        await self._enqueue_devices(chat_id, following, self.policy.alerts_delay(soon))
+        return True
+
+    async def ensure_device_look(self, chat_id: int) -> None:
+        """A look that is not current makes sure the current one is queued (it may have been
+        lost between the hash's change and its enqueue)."""
+        token = await self.device_watch_token(chat_id)
+        if token is not None:
+            await self._enqueue_devices(chat_id, token, self.policy.alerts_delay())
+
+    async def forget_devices(self, chat_id: int, token: str | None = None) -> None:
+        """Stop the looks at the chat's devices (with `token`: only if it is still current)."""
+        key = self._keys.device_watches()
+        if token is None:
+            await self._arq.hdel(key, str(chat_id))  # type: ignore[misc]
+        else:
+            await self._arq.eval(_FORGET_IF_STEP, 1, key, str(chat_id), token)  # type: ignore[misc]
+
+    async def _enqueue_devices(self, chat_id: int, token: str, delay: float) -> None:
+        await self._arq.enqueue_job(
+            DEVICES_FUNCTION,
+            chat_id,
+            token,
+            _job_id=self._keys.device_watch_job(chat_id, token),
+            _queue_name=self._keys.job_queue(),
+            _defer_by=delay,
+        )
 
     async def _enqueue(self, chat_id: int, wizard_id: str, step_id: str | None) -> None:
         job = await self._arq.enqueue_job(

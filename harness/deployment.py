@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from telegram import Update
 
 from bot.config import Settings
-from bot.notifier import NotifierContext, look_at_wizard
+from bot.notifier import NotifierContext, look_at_devices, look_at_wizard
 from bot.runtime import Runtime, open_runtime
 from bot.turns import LookResult
 from bot.updates import handle_update
@@ -175,6 +175,16 @@ class InProcessDeployment:
         except Retry as retry:
             return float(retry.defer_score or 0) / 1000
         return result
+
+    async def alerts_look(self, chat_id: int) -> str | None:
+        """The chat's next slow look at its devices after LIVE (`bot.alerts`), run now as
+        arq would run it; its outcome ("told", "nothing new", ...), or None when the chat's
+        devices are not watched."""
+        token = await self.runtime.watches.device_watch_token(chat_id)
+        if token is None:
+            return None
+        ctx = {"notifier": NotifierContext(self.runtime.turns, self.runtime.watches)}
+        return await look_at_devices(ctx, chat_id, token)
 
 
 @contextlib.asynccontextmanager

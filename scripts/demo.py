@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -44,6 +45,8 @@ DEFAULT_TIME_SCALE = 0.05
 READY_TIMEOUT = 60.0
 HANDOFF_ARGS = ("--account", DEFAULT_ACCOUNT, "--property", str(DEFAULT_PROPERTY_ID))
 DEMO_AGENT = "demo"
+# How often the demo's bot looks at LIVE devices for news (ALERTS_EVERY, seconds).
+DEMO_ALERTS_EVERY_S = 10
 
 
 class Shutdown(Exception):
@@ -115,6 +118,9 @@ class Demo:
             # charge's progress bar moves (and is refreshed) at the demo's pace.
             "TEST_CHARGE_SECONDS": f"{7 * 60 * self.time_scale:.3f}",
             "PROGRESS_EVERY": f"{max(1.0, 45 * self.time_scale * 4):.1f}",
+            # After LIVE the bot looks at the devices every 30 minutes; here within seconds,
+            # so an alert triggered from another terminal shows up while you watch.
+            "ALERTS_EVERY": str(DEMO_ALERTS_EVERY_S),
         }
 
     def kraken(self) -> ManagedProcess:
@@ -357,9 +363,16 @@ def print_instructions(
         f"   Kraken waits run at {demo.time_scale}x real time: "
         f"a 7-minute test charge takes {7 * 60 * demo.time_scale:.0f} s."
     )
+    _say()
+    _say(f"4. Once it is LIVE, news arrives by itself (the bot looks every {DEMO_ALERTS_EVERY_S} s")
+    _say("   here, every 30 minutes by default). From another terminal:")
+    for what, command in device_hooks(demo.kraken_url):
+        _say(f"   {what}:")
+        _say(f"     {command}")
+    _say("   In the chat, /devices shows the card, /alerts off stops these messages.")
     if agent_password is not None:
         _say()
-        _say(f"4. The support console: {demo.bot_url}/support/")
+        _say(f"5. The support console: {demo.bot_url}/support/")
         _say(f"   sign in as {DEMO_AGENT} with the password {agent_password}")
         _say("   (hand-offs, each customer's timeline, the funnel, the audit log)")
     _say()
@@ -370,6 +383,23 @@ def print_instructions(
     _say(f"  more links:  ({load} {handoff})")
     if not with_bot:
         _say(f"  the bot was not started (--no-bot); run it:  ({load} python -m bot run)")
+
+
+def device_hooks(kraken_url: str) -> list[tuple[str, str]]:
+    """curl lines for what happens to the newest device outside the chat (sandbox hooks)."""
+    hooks = f"{kraken_url}/sandbox/devices/latest"
+    alert = json.dumps({"message": "Charger offline: check the cable and the breaker"})
+    return [
+        (
+            "an alert",
+            f"curl -s -X POST {hooks}/alerts -H 'Content-Type: application/json' -d '{alert}'",
+        ),
+        (
+            "an expired sign-in (then tap 'Sign in again')",
+            f"curl -s -X POST {hooks}/expire-authentication",
+        ),
+        ("smart control paused in the app", f"curl -s -X POST {hooks}/suspend"),
+    ]
 
 
 def wait_for_stop_or_crash(children: Sequence[ManagedProcess]) -> None:

@@ -65,6 +65,23 @@ class KeySpace:
         # Key strings predate the "watch" naming; kept so running deployments keep their jobs.
         return f"{self.prefix}poll:{wizard_id}:{step_id or '-'}"
 
+    def device_watches(self) -> str:
+        """Hash of chats whose devices the notifier watches after LIVE (chat -> the token of
+        the one look scheduled now), read to re-arm the looks at start-up."""
+        return f"{self.prefix}alerts:watched"
+
+    def device_watch_job(self, chat_id: int, token: str) -> str:
+        return f"{self.prefix}alerts:look:{chat_id}:{token}"
+
+    def alerts_told(self, chat_id: int) -> str:
+        """Hash: each device as the chat was last told of it, and a mark left when the
+        customer changed a device in the chat (not news to them)."""
+        return f"{self.prefix}alerts:told:{chat_id}"
+
+    def alerts_off(self, chat_id: int) -> str:
+        """Set while the chat has turned device alerts off (`/alerts off`)."""
+        return f"{self.prefix}alerts:off:{chat_id}"
+
     def kraken_schema(self) -> str:
         """The Kraken instance's detected schema, shared by every process (with a TTL)."""
         return f"{self.prefix}kraken:schema"
