@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -142,6 +142,18 @@ class Settings(BaseSettings):
     # and how often a wait's progress line is refreshed.
     test_charge_seconds: float = Field(default=420.0, gt=0, le=7200)
     progress_every: float = Field(default=45.0, ge=1, le=3600)
+
+    # Voice notes (bot.voice): recognition and synthesis run in VOICE_WORKERS processes
+    # ("thread": one thread, for tests and small machines), each note within VOICE_TIMEOUT
+    # seconds. Spoken screens are cached in Redis for VOICE_CACHE_TTL, at most
+    # VOICE_CACHE_ITEMS notes of at most VOICE_CACHE_ITEM_BYTES each.
+    voice_enabled: bool = True
+    voice_workers: int = Field(default=1, ge=1, le=32)
+    voice_executor: Literal["process", "thread"] = "process"
+    voice_timeout: float = Field(default=20.0, gt=0, le=120)
+    voice_cache_ttl: _UpTo30Days = timedelta(days=7)
+    voice_cache_items: int = Field(default=512, ge=1, le=100_000)
+    voice_cache_item_bytes: int = Field(default=512 * 1024, ge=1024, le=20 * 1024 * 1024)
 
     # The support console (bot.console): sign-ins end after this long without a request;
     # sessions are signed with SUPPORT_SESSION_SECRET (else a random one kept in Redis). Behind

@@ -40,6 +40,7 @@ from bot.state.inbound import ChatRate
 from bot.state.lock import LockTimeout
 from bot.turns import DEFAULT_PROPERTY_ID, Turns, begin_for
 from bot.updates import replaying
+from bot.voice import CALLBACK_PATTERN, VoiceChat
 from dialogs.conversation import Conversation
 from dialogs.events import (
     Cancel,
@@ -52,7 +53,7 @@ from dialogs.events import (
     Text,
 )
 from dialogs.i18n import available_locales, t
-from dialogs.screen import Screen
+from dialogs.screen import Delivery, Screen
 from kraken.errors import KrakenError
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,17 @@ BUSY_NOTICE_INTERVAL = timedelta(seconds=30)
 # The error reply must not hang on the thing that failed (often Redis).
 _ERROR_LOOKUP_TIMEOUT_S = 1.0
 # Each is a method of Handlers of the same name, and has a `bot.command.<name>` description.
-COMMANDS = ("start", "help", "devices", "status", "alerts", "cancel", "language", "support")
+COMMANDS = (
+    "start",
+    "help",
+    "devices",
+    "status",
+    "alerts",
+    "voice",
+    "cancel",
+    "language",
+    "support",
+)
 PRIVATE = filters.ChatType.PRIVATE
 
 
@@ -81,18 +92,22 @@ class Handlers:
         turns: Turns,
         handoff: HandoffService,
         rate: ChatRate,
+        voice: VoiceChat | None = None,
     ) -> None:
         self.turns = turns
         self.handoff = handoff
         self.rate = rate
+        self.voice_chat = voice
 
     def install(self, app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(TypeHandler(Update, self.admit), group=-1)
         for name in COMMANDS:
             app.add_handler(CommandHandler(name, getattr(self, name), filters=PRIVATE))
+        app.add_handler(CallbackQueryHandler(self.voice_button, pattern=CALLBACK_PATTERN))
         app.add_handler(CallbackQueryHandler(self.callback))
         app.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, self.text))
         app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, self.unknown_command))
+        app.add_handler(MessageHandler(PRIVATE & (filters.VOICE | filters.AUDIO), self.spoken))
         app.add_handler(MessageHandler(PRIVATE & ~filters.TEXT, self.unsupported))
         app.add_error_handler(self.on_error)
 
@@ -194,6 +209,15 @@ class Handlers:
         argument = " ".join(context.args) if context.args else None
         await DeviceAlerts(self.turns).command(chat_id, argument, language)
 
+    async def voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/voice on|off`: each new screen also as a voice note (`bot.voice`)."""
+        chat_id, language = self._ids(update)
+        if self.voice_chat is None:
+            locale = (await self._chat(update)).locale
+            await self._say(update, Screen(t(locale, "voice.disabled"), delivery=Delivery.SEND))
+            return
+        await self.voice_chat.command(chat_id, language, context.args or ())
+
     async def support(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = await self._chat(update)
         wizard = chat.conv.wizard_id if chat.conv else None
@@ -222,7 +246,33 @@ class Handlers:
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None and update.message.text is not None
         chat_id, language = self._ids(update)
-        await self.turns.run(chat_id, Text(update.message.text), language_code=language)
+        typed = update.message.text
+        if self.voice_chat is not None and await self.voice_chat.typed(chat_id, language, typed):
+            return  # it named a button (or a few): handled like the tap
+        await self.turns.run(chat_id, Text(typed), language_code=language)
+
+    async def spoken(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A voice note or audio file (`bot.voice`; without it, as any unsupported message)."""
+        message = update.message
+        media = (message.voice or message.audio) if message is not None else None
+        if self.voice_chat is None or media is None:
+            await self.unsupported(update, context)
+            return
+        chat_id, language = self._ids(update)
+        await self.voice_chat.note(context.bot, chat_id, language, media)
+
+    async def voice_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button `bot.voice` drew ("Did you mean 07:30?", "none of these")."""
+        query = update.callback_query
+        assert query is not None and query.data is not None
+        if self.voice_chat is None or update.effective_chat is None:
+            await _answer(update)
+            return
+        chat_id, language = self._ids(update)
+        pressed = await self.voice_chat.pressed(chat_id, language, query.data)
+        await _answer(update, pressed.toast)
+        if pressed.then is not None:
+            await pressed.then()
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._say(update, screens.unknown_command((await self._chat(update)).locale))

@@ -21,6 +21,8 @@ from kraken.capabilities import Capabilities
 
 # Kraken calls and handlers are mostly sub-second; the tail (slow provider steps) matters.
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Recognising a voice note takes a fraction of its length; a slow note is seconds.
+_VOICE_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 # Notifier lag is polling cadence plus backoff: seconds to many minutes.
 _LAG_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0)
 
@@ -60,6 +62,31 @@ class Metrics:
             "alerts_told",
             "Device news told to customers after LIVE, by kind (alert, reauth, paused, ...)",
             ["kind"],
+            registry=r,
+        )
+        self.voice_notes = Counter(
+            "voice_notes",
+            "Voice notes and audio files, by how they ended (acted, confirm, not_matched, "
+            "silence, too_long, too_big, language, timeout, ...)",
+            ["outcome"],
+            registry=r,
+        )
+        self.voice_recognition_seconds = Histogram(
+            "voice_recognition_seconds",
+            "Time spent decoding and recognising one voice note",
+            buckets=_VOICE_BUCKETS,
+            registry=r,
+        )
+        self.voice_replies = Counter(
+            "voice_replies",
+            "Screens also sent as voice notes (sent, failed)",
+            ["result"],
+            registry=r,
+        )
+        self.voice_speech_cache = Counter(
+            "voice_speech_cache",
+            "Spoken screens looked up in the cache (hit, miss)",
+            ["result"],
             registry=r,
         )
         self.notifier_lag = Histogram(

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import httpx
 from arq.connections import ArqRedis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
@@ -32,9 +33,11 @@ from bot.state.keys import KeySpace
 from bot.state.oauth import OAuthStates
 from bot.turns import Turns, WaitFigures
 from bot.updates import LedgeredUpdates, OrphanSweeper
+from bot.voice import RedisSpeechCache, VoiceChat, VoiceChats, VoiceKeys
 from bot.watches import Watches, WatchPolicy
 from kraken import ApiKeyCredentials, KrakenClient
 from kraken.schema import SchemaCache
+from voice import VoiceConfig, VoicePipeline
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ class Runtime:
     oauth: OAuthStates
     turns: Turns
     ledger: UpdateLedger
+    voice: VoiceChat | None = None
 
     @property
     def bot_username(self) -> str:
@@ -106,6 +110,37 @@ def build_application(
     else:
         builder = builder.updater(None)
     return builder.build()
+
+
+def build_voice(
+    settings: Settings, turns: Turns, redis: Redis, keys: KeySpace, metrics: Metrics
+) -> VoiceChat | None:
+    """The voice side (None with VOICE_ENABLED=false): the pipeline's workers start on the
+    first voice note, not here, so processes that never hear one never pay for the models."""
+    if not settings.voice_enabled:
+        return None
+    voice_keys = VoiceKeys(keys)
+    cache = RedisSpeechCache(
+        redis,
+        voice_keys,
+        ttl=settings.voice_cache_ttl,
+        max_items=settings.voice_cache_items,
+        max_bytes=settings.voice_cache_item_bytes,
+        metrics=metrics,
+    )
+    config = VoiceConfig(
+        workers=settings.voice_workers,
+        executor=settings.voice_executor,
+        timeout_s=settings.voice_timeout,
+    )
+    voice = VoiceChat(
+        turns=turns,
+        pipeline=VoicePipeline(config, cache=cache),
+        chats=VoiceChats(redis, voice_keys),
+        metrics=metrics,
+    )
+    turns.on_shown = voice.shown
+    return voice
 
 
 @contextlib.asynccontextmanager
@@ -159,10 +194,12 @@ async def open_runtime(
         ),
         default_locale=settings.default_locale,
     )
+    voice = build_voice(settings, turns, connection.client, keys, metrics)
     Handlers(
         turns=turns,
         handoff=handoff,
         rate=ChatRate(connection.client, keys),
+        voice=voice,
     ).install(application)
     runtime = Runtime(
         settings,
@@ -178,6 +215,7 @@ async def open_runtime(
         oauth,
         turns,
         ledger,
+        voice,
     )
     try:
         await application.initialize()
@@ -190,6 +228,8 @@ async def open_runtime(
     finally:
         with contextlib.suppress(Exception):
             await application.shutdown()
+        if voice is not None:
+            await voice.pipeline.close()
         await kraken.aclose()
         await arq.aclose()
         await connection.close()

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
@@ -86,6 +86,11 @@ class WaitFigures:
     progress_every: timedelta = timedelta(seconds=45)
 
 
+# Told of the screens each delivery showed (bot.voice: what they accept, and reading them aloud);
+# the last argument says whether the engine drew them (False: bot-level screens beside it).
+ShownHook = Callable[[int, Conversation, Sequence[Screen], bool], Awaitable[None]]
+
+
 class LookResult(Enum):
     WAITING = "waiting"
     CHANGED = "changed"
@@ -121,6 +126,7 @@ class Turns:
         self.snapshots = WizardSnapshots()
         self.metrics = metrics
         self.default_locale = default_locale
+        self.on_shown: ShownHook | None = None
 
     # ------------------------------------------------------------------ loading
 
@@ -147,8 +153,10 @@ class Turns:
         *,
         language_code: str | None = None,
         notify: bool = False,
+        fresh: bool = False,
     ) -> None:
-        """Apply `event` to the chat; `notify` sends new messages (a push) instead of edits."""
+        """Apply `event` to the chat; `notify` sends new messages (a push) instead of edits,
+        and so does `fresh` (the customer spoke or typed below the live message)."""
         started = time.perf_counter()
         told: list[tuple[int, str]] = []  # (chat, message key) to tell once the lock is free
         async with self.store.lock(chat_id, ttl=LOCK_TTL):
@@ -169,7 +177,7 @@ class Turns:
                 after = outcome.conversation
                 delivered = False
                 try:
-                    after = await self._deliver(chat_id, after, outcome.screens, notify)
+                    after = await self._deliver(chat_id, after, outcome.screens, notify or fresh)
                     delivered = True
                 finally:
                     # A turn that acted on Kraken is kept even if Telegram did not take the
@@ -362,13 +370,16 @@ class Turns:
                 await self.bot.send_message(chat_id=chat_id, **render(screen).as_kwargs())  # type: ignore[arg-type]
                 continue
             live = await show(self.bot, chat_id, live, screen)
-        return conv.model_copy(
+        conv = conv.model_copy(
             update={
                 "message_id": live.message_id,
                 "message_buttons": live.buttons,
                 "message_text": live.text,
             }
         )
+        if self.on_shown is not None and shown:
+            await self.on_shown(chat_id, conv, shown, not aside)
+        return conv
 
     async def _save(
         self, chat_id: int, stored: StoredConversation | None, conv: Conversation
