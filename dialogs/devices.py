@@ -14,7 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from dialogs.callback_data import Action, CallbackData, option_hash
-from dialogs.engine import Turn, tap
+from dialogs.engine import TAPS, Turn, tap
 from dialogs.machine import State, Trigger
 from dialogs.render.devices import (
     DISABLED,
@@ -143,6 +143,18 @@ async def _act(
 
 def _changed(turn: Turn, device: Device) -> None:
     _card(turn, device, turn.text("device.changed"))
+
+
+async def stale(turn: Turn, pressed: CallbackData) -> None:
+    """A device button from a screen the chat has left (an old card, a closed setting):
+    not acted on; the device as it is now, with "that has changed"."""
+    if turn.conv.account_number is None:
+        await turn.show_current()
+        return
+    turn.fire(Trigger.SHOW_DEVICES)
+    device = await _pressed(turn, pressed)
+    if device is not None:
+        _changed(turn, device)
 
 
 @tap(Action.DEVICES_LIST, Trigger.SHOW_DEVICES, bound=False)
@@ -453,3 +465,11 @@ def _out_of(turn: Turn, what: str, allowed: Range, *, times: bool = False) -> st
         high=show(allowed.high),
         step=number(allowed.step),
     )
+
+
+# The buttons above: a tap of one the chat's state does not allow is answered by `stale`.
+ACTIONS = frozenset(
+    action
+    for action, spec in TAPS.items()
+    if spec.handler.__module__ == __name__ and action is not Action.DEVICES_LIST
+)

@@ -454,7 +454,10 @@ async def _tap(turn: Turn, data: str) -> None:
     spec = TAPS[pressed.action]
     drawn_here = not spec.bound or pressed.step_hash == step_hash(bound_step(turn.conv))
     if not drawn_here or not allows(turn.conv.state, spec.trigger):
-        await turn.show_current(turn.text("notice.stale"))
+        if pressed.action in _devices.ACTIONS:
+            await _devices.stale(turn, pressed)  # "that has changed", and the fresh card
+        else:
+            await turn.show_current(turn.text("notice.stale"))
         return
     await spec.handler(turn, pressed)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dialogs.conversation import Conversation
 from dialogs.machine import State
 from harness.conversation import DialogTester
 from kraken.errors import KrakenError, ValidationError
@@ -239,3 +240,20 @@ async def test_a_cancelled_setup_offers_to_remove_its_half_set_up_device() -> No
     screen = await tester.tap("Yes, remove")
     assert fake.called("deauthenticate_device") == [("A-1", "d1")]
     assert "Zoe was removed" in screen.text
+
+
+async def test_a_value_button_of_a_closed_setting_gets_the_fresh_card() -> None:
+    tester, fake = await live_with(car())
+    await tester.devices()
+    await tester.tap("Weekdays")
+    old = next(b for b in tester.last_screen.buttons() if b.label == "90%")
+    await tester.tap("Back to the device")
+    card = await tester.tap_data(old.data)  # type: ignore[union-attr]
+    assert "That has changed" in card.text and tester.state == State.DEVICE
+    assert fake.called("set_preferences") == []
+
+
+def test_a_conversation_stored_before_device_settings_still_loads() -> None:
+    stored = '{"version":1,"account_number":"A-1","state":"device","device_id":"d1"}'
+    conv = Conversation.from_json(stored)
+    assert conv.state == State.DEVICE and conv.device_editing is None

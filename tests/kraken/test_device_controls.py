@@ -4,12 +4,14 @@ refusals Kraken words for each."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from kraken.client import KrakenClient
 from kraken.errors import KrakenError
 from kraken.models import WEEKDAYS, Device, PreferenceSchedule
-from tests.kraken.sandbox_driver import ACCOUNT, PROPERTY, Driver
+from sandbox.kraken import SandboxConfig, create_app
+from tests.kraken.sandbox_driver import ACCOUNT, PROPERTY, Driver, sandbox_client
 from tests.kraken.test_sandbox_journeys import JOURNEYS
 
 
@@ -67,3 +69,22 @@ async def test_a_heat_pumps_controls(client: KrakenClient, driver: Driver) -> No
     assert warm.room_temperature == 21.5 and warm.max_room_temperature == 30
     water = await client.set_hot_water(pump.id, False)
     assert water.hot_water_enabled is False
+
+
+async def test_where_only_the_deprecated_mutation_is_left_it_sets_weekdays_and_weekend() -> None:
+    app = create_app(SandboxConfig(commit_seconds=0.0, removed=("setDevicePreferences",)))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        sandbox_client(transport) as client,
+        httpx.AsyncClient(transport=transport, base_url="http://sandbox") as hooks,
+    ):
+        (car,) = await live(client, Driver(client, hooks), "tesla_single_car")
+        capabilities = await client.capabilities()
+        assert capabilities.uses()["device_preferences"] == "setVehicleChargePreferences"
+        answer = await client.set_preferences(ACCOUNT, car, weekdays("06:30", 85))
+        assert answer is None  # the deprecated mutation answers no device: read it back
+        (car,) = await client.devices(ACCOUNT, PROPERTY)
+    assert car.preferences is not None
+    friday, sunday = car.preferences.day("FRIDAY"), car.preferences.day("SUNDAY")
+    assert friday is not None and (friday.clock, friday.max) == ("06:30", 85)
+    assert sunday is not None and (sunday.clock, sunday.max) == ("09:00", 80)
