@@ -47,6 +47,7 @@ from dialogs.callback_data import Action, decode
 from dialogs.conversation import Conversation
 from dialogs.events import Event, Help, Tap, Text
 from dialogs.i18n import t
+from dialogs.render.devices import Editor
 from dialogs.render.steps import CONTINUATION_KEY
 from dialogs.screen import Button, CallbackButton, Delivery, InputExpectation, Screen, UrlButton
 from voice import (
@@ -265,10 +266,10 @@ def shape_of(expects: InputExpectation | None) -> Shape | None:
         return None
     key = expects.key.lower()
     regex = expects.regex
-    if "time" in key or key.endswith("by"):
-        kind = ShapeKind.TIME
-    elif "percent" in key or "soc" in key or "limit" in key:
-        kind = ShapeKind.PERCENT
+    if key in (Editor.WEEKDAYS, Editor.WEEKEND) or "time" in key:
+        kind = ShapeKind.TIME  # a ready-by time (a target charge is one of the buttons)
+    elif key == Editor.ROOM or "percent" in key or "soc" in key:
+        kind = ShapeKind.PERCENT  # a number: a percentage, or degrees
     elif regex and re.search(r"[A-Za-z]-|\\w|[A-Z]", regex) is None:
         kind = ShapeKind.DIGITS
     else:
@@ -415,21 +416,28 @@ class VoiceChats:
             return mode.decode() == VoiceMode.ON.value
         return values.get(b"last", b"").decode() == LastMessage.VOICE.value
 
-    async def hold(self, chat_id: int, value: str, shown: ShownScreen) -> str:
-        """Keep a spoken value until its "Did you mean" button is tapped; returns its id."""
-        pending_id = secrets.token_hex(4)
-        body = {"id": pending_id, "value": value, "step": shown.step_id, "input": shown.input_index}
+    async def hold(
+        self, chat_id: int, values: Sequence[str], shown: ShownScreen | None
+    ) -> list[str]:
+        """Keep spoken values until one of their "Did you mean" buttons is tapped; returns
+        their ids (the buttons carry the id, never the value)."""
+        ids = [secrets.token_hex(4) for _ in values]
+        if not ids or shown is None:
+            return ids
+        values_by_id = dict(zip(ids, values, strict=True))
+        body = {"values": values_by_id, "step": shown.step_id, "input": shown.input_index}
         ttl = int(PENDING_TTL.total_seconds())
         await self._redis.set(self._keys.pending(chat_id), json.dumps(body), ex=ttl)
-        return pending_id
+        return ids
 
-    async def take(self, chat_id: int, pending_id: str) -> dict[str, Any] | None:
+    async def take(self, chat_id: int, pending_id: str) -> tuple[str, str | None, int] | None:
+        """The value a button named, with the step and input it answered; used up."""
         raw = await self._redis.get(self._keys.pending(chat_id))
         body: dict[str, Any] | None = json.loads(raw) if raw else None
-        if body is None or body["id"] != pending_id:
+        if body is None or pending_id not in body["values"]:
             return None
         await self._redis.delete(self._keys.pending(chat_id))
-        return body
+        return body["values"][pending_id], body["step"], body["input"]
 
 
 # ------------------------------------------------------------------ the chat side
@@ -597,9 +605,11 @@ class VoiceChat:
         heard: str,
     ) -> None:
         rows: list[list[Button]] = []
+        values = [c.key for c in match.candidates if c.kind is Kind.VALUE]
+        held = dict(zip(values, await self.chats.hold(chat_id, values, shown), strict=True))
         for candidate in match.candidates:
-            if candidate.kind is Kind.VALUE and shown is not None:
-                pending = await self.chats.hold(chat_id, candidate.key, shown)
+            if candidate.kind is Kind.VALUE:
+                pending = held[candidate.key]
                 rows.append([CallbackButton(candidate.key, _mine(_Mine.VALUE, pending))])
             elif candidate.kind is Kind.COMMAND and candidate.key == Command.HELP:
                 rows.append([CallbackButton(t(locale, "voice.btn.help"), _mine(_Mine.HELP))])
@@ -636,12 +646,9 @@ class VoiceChat:
             return Pressed(then=lambda: self.turns.say(chat_id, [shown.screen()]))
         if kind == _Mine.VALUE and conv is not None:
             pending = await self.chats.take(chat_id, arg)
-            if pending is None or (pending["step"], pending["input"]) != (
-                conv.step_id,
-                conv.input_index,
-            ):
+            if pending is None or pending[1:] != (conv.step_id, conv.input_index):
                 return moved_on
-            value = Text(pending["value"])
+            value = Text(pending[0])
             return Pressed(then=lambda: self.turns.run(chat_id, value, language_code=language))
         return moved_on
 

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from harness.deployment import InProcessDeployment, in_process_deployment
 from sandbox.telegram.client import SimMessage
 from tests.bot.inproc.conftest import ACCOUNT, OTHER_ACCOUNT, USER
+from tests.bot.inproc.test_devices import car_is_live
 from tests.voice.conftest import silence, spoken_note
 from voice.audio import encode_ogg_opus
 
@@ -231,3 +232,45 @@ def _wav(seconds: float, rate: int = 48_000) -> bytes:
         wav.setframerate(rate)
         wav.writeframes(bytes(int(seconds * rate) * 4))
     return out.getvalue()
+
+
+async def test_a_spoken_serial_number_answers_the_input_step(started: InProcessDeployment) -> None:
+    """Letters said by name, digits one by one; an unsure reading is offered as buttons that
+    carry the value only by reference, and a tap on one answers the step like typing it."""
+    d = started
+    await d.user_taps(USER, "Electric car or charger")
+    for typed, label in (("fiat", "Fiat"), ("500e", "500e"), ("wallbox", "Wallbox")):
+        await d.user_says(USER, typed)
+        await d.user_taps(USER, label)
+    await d.user_says(USER, "pulsar")
+    await d.user_taps(USER, "Pulsar Plus 7kW")
+    assert "serial number" in await newest_text(d)
+
+    await say(d, "w b one two three four five six seven eight")
+    shown = [m for m in await bot_messages(d) if not m.voice][-1]
+    if "Did you mean" in shown.text:
+        assert "WB12345678" in shown.labels
+        assert all("WB12345678" not in (b.callback_data or "") for r in shown.buttons for b in r)
+        await d.user_taps(USER, "WB12345678")
+    else:
+        assert f"{HEARD}: “WB12345678”" in [m.text for m in await bot_messages(d)]
+    assert "One more thing first" in await newest_text(d)
+    assert "WB12345678" in await newest_text(d)
+
+
+async def test_a_spoken_ready_by_time_and_target_set_the_schedule(
+    started: InProcessDeployment,
+) -> None:
+    d = started
+    await car_is_live(d)
+    await d.user_taps(USER, "Manage")
+    await d.user_taps(USER, "Weekdays")
+    await say(d, "seven thirty")
+    assert f"{HEARD}: “07:30”" in [m.text for m in await bot_messages(d)]
+    assert "80% by 07:30" in await newest_text(d)
+    await say(d, "ninety percent")
+    assert "90% by 07:30" in await newest_text(d)
+    (car,) = [x for x in await d.runtime.kraken.devices(ACCOUNT, 1) if x.is_live]
+    assert car.preferences is not None
+    friday = car.preferences.day("FRIDAY")
+    assert friday is not None and (friday.clock, friday.max) == ("07:30", 90)
