@@ -86,7 +86,7 @@ def render_live(conv: Conversation, device: Device | None = None) -> Screen:
     """What is now true, as `devices` says: the device is LIVE, under smart control or with
     smart control paused."""
     suspended = device is not None and device.status.is_suspended
-    key = "step.done.suspended" if suspended else "step.done.body"
+    key = "device.live.suspended" if suspended else "device.live.body"
     text = t(conv.locale, key, device=_device_label(conv, device))
     # Alerts about the device come by themselves (the notifier); say how to stop them.
     text = paragraphs([text, t(conv.locale, "step.done.alerts")])
