@@ -17,7 +17,7 @@ import contextlib
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 import httpx
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -114,6 +114,20 @@ def _labels(markup: Any) -> list[str]:
     return [b.get("text", "") for row in markup.get("inline_keyboard", []) for b in row]
 
 
+def _quiet(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A process stopping mid-request at the end of a run is not an error of the run."""
+
+    async def quiet(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except ClientDisconnect:
+            return Response(status_code=499)
+
+    return quiet
+
+
 @dataclass
 class Front:
     telegram_url: str
@@ -199,9 +213,9 @@ class Front:
 
         return Starlette(
             routes=[
-                Route("/telegram/webhook", webhook, methods=["POST"]),
-                Route("/bot{token}/{method}", bot_api, methods=["GET", "POST"]),
-                Route("/v1/graphql/", graphql, methods=["POST"]),
+                Route("/telegram/webhook", _quiet(webhook), methods=["POST"]),
+                Route("/bot{token}/{method}", _quiet(bot_api), methods=["GET", "POST"]),
+                Route("/v1/graphql/", _quiet(graphql), methods=["POST"]),
             ]
         )
 

@@ -111,8 +111,9 @@ def table(m: Measurements) -> str:
     for level, sample in m.levels.items():
         echo = m.echo_levels.get(level)
         ratio = _cpu(sample) / _cpu(echo) if echo is not None and _cpu(echo) else 0.0
+        echo_cpu = f"{_cpu(echo):>12.1f} ms" if echo is not None else f"{'-':>15}"
         lines.append(
-            f"  {level:>9}  {_cpu(sample):>11.1f} ms  {_cpu(echo):>12.1f} ms  {ratio:>5.1f}x"
+            f"  {level:>9}  {_cpu(sample):>11.1f} ms  {echo_cpu}  {ratio:>5.1f}x"
             f"  {_latency(sample):>24}  {_latency(echo) if echo else '-':>24}"
         )
     if m.scaling:
@@ -140,4 +141,9 @@ def table(m: Measurements) -> str:
                 "  where the CPU went (1 process): "
                 + ", ".join(f"{name} {100 * spent / total:.0f}%" for name, spent in shares if spent)
             )
+    if m.idle:
+        lines.append(
+            "  idle CPU (subtracted from the per-update figures): "
+            + ", ".join(f"{name} {rate * MS:.1f} ms/s" for name, rate in sorted(m.idle.items()))
+        )
     return "\n".join(lines)

@@ -8,10 +8,12 @@ and 4 such processes sharing the 64 (scaling); then the echo bot gets the same c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import statistics
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -59,13 +61,21 @@ class Sample:
     """The bot processes the batch went to."""
     redis: dict[str, object] | None = None
     """The counting proxy's figures for the batch (the proxied process only)."""
+    wall: float = 0.0
+    """Seconds between the two CPU readings."""
+    idle: dict[str, float] = field(default_factory=dict)
+    """CPU seconds per second each bot process spends doing nothing (timers, sweeps)."""
 
     @property
     def updates(self) -> int:
         return len(self.run.latencies)
 
     def bot_cpu_per_update(self) -> float:
-        spent = sum(self.cpu.get(name, 0.0) for name in self.processes)
+        """The bot processes' CPU per update, less what they would have spent idle."""
+        spent = sum(
+            max(0.0, self.cpu.get(name, 0.0) - self.idle.get(name, 0.0) * self.wall)
+            for name in self.processes
+        )
         return spent / self.updates if self.updates else 0.0
 
     def machine_cpu_per_update(self) -> float:
@@ -87,6 +97,8 @@ class Measurements:
     scaling: dict[int, Sample] = field(default_factory=dict)
     echo_levels: dict[int, Sample] = field(default_factory=dict)
     log_dir: Path | None = None
+    idle: dict[str, float] = field(default_factory=dict)
+    """Each bot process's CPU seconds per second with nothing to do."""
 
     @property
     def redis_bytes(self) -> float:
@@ -95,20 +107,39 @@ class Measurements:
         return statistics.fmean(self.journey.redis_bytes)
 
 
+IDLE_SECONDS = 2.0
+
+
+async def idle_rates(stack: Stack, names: list[str]) -> dict[str, float]:
+    """CPU seconds per second the named processes spend with nothing to do."""
+    before, started = stack.cpu(), time.perf_counter()
+    await asyncio.sleep(IDLE_SECONDS)  # measuring idleness: nothing to await but time
+    spent, wall = cpu_delta(before, stack.cpu()), time.perf_counter() - started
+    return {name: spent.get(name, 0.0) / wall for name in names}
+
+
 class Sampler:
-    def __init__(self, stack: Stack, processes: tuple[str, ...], counted: bool) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        processes: tuple[str, ...],
+        counted: bool,
+        idle: dict[str, float] | None = None,
+    ) -> None:
         self._stack, self._processes, self._counted = stack, processes, counted
+        self._idle = idle or {}
 
     @contextlib.asynccontextmanager
     async def batch(self) -> AsyncIterator[Callable[[Run], Awaitable[Sample]]]:
         if self._counted:
             await read_counts(self._stack.control_port, reset=True)
-        before = self._stack.cpu()
+        before, started = self._stack.cpu(), time.perf_counter()
 
         async def done(run: Run) -> Sample:
             cpu = cpu_delta(before, self._stack.cpu())
+            wall = time.perf_counter() - started
             redis = await read_counts(self._stack.control_port) if self._counted else None
-            return Sample(run, cpu, self._processes, redis)
+            return Sample(run, cpu, self._processes, redis, wall, self._idle)
 
         yield done
 
@@ -129,6 +160,7 @@ async def _chat_batches(
     targets: dict[str, str],
     levels: tuple[int, ...],
     rounds: int,
+    idle: dict[str, float],
 ) -> dict[int, Sample]:
     """A warm-up message from each chat, then one measured batch per level."""
     urls = list(targets.values())
@@ -136,7 +168,7 @@ async def _chat_batches(
     samples: dict[int, Sample] = {}
     for level in levels:
         updates = await chatter(stack.front, sim, chats, rounds)
-        async with Sampler(stack, tuple(targets), counted=False).batch() as done:
+        async with Sampler(stack, tuple(targets), False, idle).batch() as done:
             samples[level] = await done(await driver.send(updates, urls, level))
     return samples
 
@@ -155,10 +187,11 @@ async def _phases(
         WEB, redis_url=proxied, paced=options.paced, profile=options.profile
     )
     await stack.start_worker()
+    found.idle.update(await idle_rates(stack, [WEB]))
     stack.front.kraken_calls.clear()
 
     keys = KeySpace(stack.prefix)
-    sampler = Sampler(stack, (WEB,), counted=True)
+    sampler = Sampler(stack, (WEB,), True, found.idle)
     async with sampler.batch() as done:
         journey = await onboard(
             front=stack.front,
@@ -189,24 +222,35 @@ async def _phases(
     direct = {
         name: await stack.start_bot(name, paced=options.paced, counted=False) for name in names
     }
+    found.idle.update(await idle_rates(stack, names))
     top = max(options.levels)
     found.levels = await _chat_batches(
-        stack, sim, driver, chats, dict(list(direct.items())[:1]), options.levels, options.rounds
+        stack,
+        sim,
+        driver,
+        chats,
+        dict(list(direct.items())[:1]),
+        options.levels,
+        options.rounds,
+        found.idle,
     )
     for count in options.processes:
         if count == 1 and top in found.levels:
             found.scaling[1] = found.levels[top]
             continue
         chosen = dict(list(direct.items())[:count])
-        batches = await _chat_batches(stack, sim, driver, chats, chosen, (top,), options.rounds)
+        batches = await _chat_batches(
+            stack, sim, driver, chats, chosen, (top,), options.rounds, found.idle
+        )
         found.scaling[count] = batches[top]
     for name in [*direct, WEB]:
         await stack.stop(name)
 
     if options.echo:
         echo = {"echo": await stack.start_echo()}
+        found.idle.update(await idle_rates(stack, ["echo"]))
         found.echo_levels = await _chat_batches(
-            stack, sim, driver, chats, echo, options.levels, options.rounds
+            stack, sim, driver, chats, echo, options.levels, options.rounds, found.idle
         )
 
 
