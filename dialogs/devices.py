@@ -116,7 +116,10 @@ async def _find(turn: Turn, match: Callable[[Device], bool]) -> Device | None:
 
 def _problem(turn: Turn, error: KrakenError) -> str:
     """A refusal in plain words; raises what is not the customer's to act on (retry later,
-    reconnecting: the engine's general error screen)."""
+    reconnecting: the engine's general error screen). A control this Kraken instance lacks
+    is said on the card too: it is no wizard step to finish in the app."""
+    if error.category is ErrorCategory.UNSUPPORTED:
+        return turn.text("device.unsupported")  # this instance lacks the mutation
     if error.category not in _TOLD_ON_THE_CARD:
         raise error
     refused = [

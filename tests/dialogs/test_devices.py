@@ -5,7 +5,7 @@ from __future__ import annotations
 from dialogs.conversation import Conversation
 from dialogs.machine import State
 from harness.conversation import DialogTester
-from kraken.errors import KrakenError, ValidationError
+from kraken.errors import CapabilityMissing, KrakenError, ValidationError
 
 from .fakes import FakeKraken, car_preferences, device, step, wizard
 
@@ -257,3 +257,11 @@ def test_a_conversation_stored_before_device_settings_still_loads() -> None:
     stored = '{"version":1,"account_number":"A-1","state":"device","device_id":"d1"}'
     conv = Conversation.from_json(stored)
     assert conv.state == State.DEVICE and conv.device_editing is None
+
+
+async def test_a_control_this_kraken_lacks_is_said_on_the_card() -> None:
+    tester, fake = await live_with(car())
+    await tester.devices()
+    fake.errors["cap_charging_duration"] = CapabilityMissing("charging_duration_cap")
+    card = await tester.tap("Cap the charging time")
+    assert "please use their app" in card.text and tester.state == State.DEVICE

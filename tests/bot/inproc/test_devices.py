@@ -98,3 +98,25 @@ async def test_a_heat_pumps_heating_and_room_temperature(started: InProcessDeplo
     await d.user_says(USER, "21.5")
     card = await newest(d)
     assert "Room temperature: 21.5 °C" in card and "Heating: on" in card
+
+
+async def test_a_setup_cancelled_after_registration_can_remove_its_device(
+    started: InProcessDeployment,
+) -> None:
+    d = started
+    await d.user_taps(USER, "Electric car or charger")
+    await d.user_says(USER, "renault")
+    await d.user_taps(USER, "Renault")
+    await d.user_says(USER, "zoe")
+    await d.user_taps(USER, "Zoe")
+    await d.user_taps(USER, "No smart charger")
+    await d.user_taps(USER, "Done")  # the Jedlix action: the car is registered (ONBOARDING)
+    await d.user_says(USER, "/cancel")
+    await d.user_taps(USER, "Yes, stop")
+    stopped = await newest(d)
+    assert "already registered a device" in stopped
+    await d.user_taps(USER, "Remove the half-set-up")
+    await d.user_taps(USER, "Yes, remove")
+    assert "was removed" in await newest(d)
+    devices = await d.runtime.kraken.devices("A-SANDBOX1", 1)
+    assert [x.status.current for x in devices] == ["RETIRED"]
