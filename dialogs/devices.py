@@ -363,18 +363,12 @@ def _editable(device: Device, editor: Editor) -> bool:
     return schedulable(device)
 
 
-def _editing(
-    turn: Turn,
-    device: Device,
-    editor: Editor,
-    notice: str | None = None,
-    *,
-    heat: HeatPumpState | None = None,
-) -> None:
+def _editing(turn: Turn, device: Device, editor: Editor, notice: str | None = None) -> None:
+    """The setting open (DEVICE_INPUT), awaiting a tap or typed value."""
     conv = turn.conv
     conv.device_id, conv.device_editing = device.id, editor.value
     turn.fire(Trigger.EDIT_DEVICE)
-    turn.show(render_device_editor(conv, device, editor, heat), notice)
+    turn.show(render_device_editor(conv, device, editor), notice)
 
 
 @tap(Action.DEVICE_VALUE, Trigger.DEVICE_VALUE, bound=False)
@@ -412,24 +406,22 @@ async def _set_schedule(turn: Turn, device: Device, editor: Editor, text: str) -
     """A ready-by time or a target charge for the editor's days, checked against the
     device's bounds before Kraken sees it."""
     times, targets = time_range(device), target_range(device)
-    change: dict[str, object] = {}
+    time, target = None, None
     if (found := _TIME.fullmatch(text)) is not None:
         hours, mins = int(found[1]), int(found[2])
-        total = hours * 60 + mins
-        if hours > 23 or mins > 59 or not times.allows(total):
+        if hours > 23 or mins > 59 or not times.allows(hours * 60 + mins):
             _editing(turn, device, editor, _out_of(turn, "time", times, times=True))
             return
-        change["time"] = clock(total)
+        time = clock(hours * 60 + mins)
     elif (found := _PERCENT.fullmatch(text)) is not None:
-        target = int(found[1])
-        if not targets.allows(target):
+        if not targets.allows(int(found[1])):
             _editing(turn, device, editor, _out_of(turn, "target", targets))
             return
-        change["target"] = float(target)
+        target = float(found[1])
     else:
         _editing(turn, device, editor, turn.text("device.invalid.schedule"))
         return
-    schedules = changed_schedules(device, editor, **change)  # type: ignore[arg-type]
+    schedules = changed_schedules(device, editor, time=time, target=target)
     conv = turn.conv
     assert conv.account_number is not None
     try:

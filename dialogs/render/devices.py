@@ -71,11 +71,11 @@ ANY_TIME = Range(0, 23 * 60 + 59, 1)
 ANY_ROOM = Range(5, 35, 0.5)
 
 
-def minutes(clock: str | None) -> int | None:
+def minutes(text: str | None) -> int | None:
     """ "07:30" or "07:30:00" -> 450."""
-    if not clock or len(clock) < 5 or clock[2] != ":":
+    if not text or len(text) < 5 or text[2] != ":":
         return None
-    hours, mins = clock[:2], clock[3:5]
+    hours, mins = text[:2], text[3:5]
     return int(hours) * 60 + int(mins) if hours.isdigit() and mins.isdigit() else None
 
 
@@ -115,12 +115,9 @@ def time_range(device: Device) -> Range:
     return Range(low, high, bounds.time_step or 1)
 
 
-def room_range(device: Device, heat: HeatPumpState | None = None) -> Range:
-    """The heat pump's own bounds once Kraken has told them (its mutations answer them), else
-    those of its set points (`preferenceSetting` in Celsius), else only the plausible."""
-    low, high = (heat.min_room_temperature, heat.max_room_temperature) if heat else (None, None)
-    if heat is not None and low is not None and high is not None:
-        return Range(low, high, heat.room_temperature_step or ANY_ROOM.step)
+def room_range(device: Device) -> Range:
+    """A heat pump's set-point bounds (`preferenceSetting` in Celsius), else only the
+    plausible (Kraken's KT-CT-4329 then says its own)."""
     setting = device.preference_setting
     bounds = setting.bounds if setting is not None and setting.unit == "CELSIUS" else None
     if bounds is None or bounds.min is None or bounds.max is None:
@@ -280,19 +277,12 @@ def _settings_keyboard(
     return rows
 
 
-def render_device_editor(
-    conv: Conversation, device: Device, editor: Editor, heat: HeatPumpState | None = None
-) -> Screen:
+def render_device_editor(conv: Conversation, device: Device, editor: Editor) -> Screen:
     """A setting awaiting a tap or a typed value, with what it is now and what is allowed."""
     loc = conv.locale
     back = [device_button(conv, "btn.device.back", Action.DEVICE_OPEN, device)]
     if editor is Editor.ROOM:
-        room = room_range(device, heat)
-        now = (
-            t(loc, "device.heat.room", value=number(heat.room_temperature))
-            if heat is not None and heat.room_temperature is not None
-            else None
-        )
+        room = room_range(device)
         hint = t(
             loc,
             "device.editor.room",
@@ -305,10 +295,11 @@ def render_device_editor(
             for v in COMMON_ROOM
             if room.allows(v)
         ]
-        text = paragraphs(
-            [t(loc, "device.editor.room_title", name=device_name(conv, device)), now, hint]
+        title = t(loc, "device.editor.room_title", name=device_name(conv, device))
+        keyboard = [row for row in (values, back) if row]
+        return Screen(
+            text=paragraphs([title, hint]), keyboard=keyboard, expects=InputExpectation("room")
         )
-        return Screen(text=text, keyboard=[values, back], expects=InputExpectation("room"))
     times, targets = time_range(device), target_range(device)
     hint = t(
         loc,
