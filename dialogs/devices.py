@@ -72,6 +72,16 @@ async def show_devices(turn: Turn, notice: str | None = None) -> None:
         turn.show(render_device_list(turn.conv, devices), notice)
 
 
+async def redraw(turn: Turn, notice: str | None = None) -> None:
+    """Re-show the device the chat is on (an open setting closes), else the list."""
+    wanted, devices = turn.conv.device_id, await _devices(turn)
+    found = [d for d in devices if d.id == wanted]
+    if found and turn.conv.state is not State.DEVICES:
+        _card(turn, found[0], notice, more=len(devices) > 1)
+    else:
+        await show_devices(turn, notice)
+
+
 async def _devices(turn: Turn) -> list[Device]:
     conv = turn.conv
     if conv.account_number is None:

@@ -51,6 +51,7 @@ from dialogs.events import (
 )
 from dialogs.i18n import has_key, resolve_locale, t
 from dialogs.machine import (
+    DEVICE_STATES,
     LISTS,
     State,
     Trigger,
@@ -341,6 +342,9 @@ class Turn:
 
     async def show_current(self, notice: str | None = None) -> None:
         """Re-show where the conversation is (re-reading Kraken for step states)."""
+        if self.conv.state in DEVICE_STATES and self.conv.account_number:
+            await _devices.redraw(self, notice)  # the card (or list) as Kraken has it now
+            return
         render = _STATE_SCREENS.get(self.conv.state)
         if render is None and not self.conv.wizard_id:
             render = render_not_linked

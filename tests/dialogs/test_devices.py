@@ -265,3 +265,14 @@ async def test_a_control_this_kraken_lacks_is_said_on_the_card() -> None:
     fake.errors["cap_charging_duration"] = CapabilityMissing("charging_duration_cap")
     card = await tester.tap("Cap the charging time")
     assert "please use their app" in card.text and tester.state == State.DEVICE
+
+
+async def test_a_language_change_on_a_device_screen_redraws_the_card() -> None:
+    tester, _ = await live_with(car())
+    await tester.devices()
+    await tester.tap("Weekdays")
+    card = await tester.language("de")
+    assert tester.state == State.DEVICE and "Werktags: 80 % bis 07:00" in card.text
+    await tester.devices()
+    screen = await tester.type("hello")  # nothing is asked on the card: it stays
+    assert tester.state == State.DEVICE and "Werktags" in screen.text
