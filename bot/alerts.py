@@ -24,7 +24,7 @@ from enum import StrEnum
 
 from telegram.error import TelegramError
 
-from bot.state.alerts import AlertLedger, SeenDevice, alert_key
+from bot.state.alerts import AlertLedger, SeenDevice, Told, alert_key
 from bot.turns import LOCK_TTL, Turns
 from dialogs.callback_data import Action
 from dialogs.conversation import Conversation
@@ -150,6 +150,14 @@ class LookOutcome(StrEnum):
     UNDELIVERED = "undelivered"  # Telegram refused: told again at the next look
     STOPPED = "stopped"  # off, unbound, another chat drives the account, no devices left
     SUPERSEDED = "superseded"  # this look's token is not the current one
+    RACED = "raced"  # a turn changed what the chat knows while Kraken was read: look again soon
+
+
+@dataclass(frozen=True)
+class _Devices:
+    devices: list[Device]
+    told: Told
+    """What the chat had been told when Kraken was read."""
 
 
 class DeviceAlerts:
@@ -158,30 +166,41 @@ class DeviceAlerts:
         self.ledger = AlertLedger.beside(turns.store)
 
     async def look(self, chat_id: int, token: str) -> LookOutcome:
-        """One look at the chat's devices; queues the next one unless the watch ends."""
+        """One look at the chat's devices; queues the next one unless the watch ends.
+
+        Kraken is read without the chat lock, so a customer's tap never waits on a look (nor
+        is turned away as "busy"); what the chat was told is read before that and again under
+        the lock, and if a turn changed it in between (the customer paused the device from
+        the card, say), this look's reading may predate that change: it tells nothing, and the
+        next look comes soon."""
         watches = self.turns.watches
+        reading = await self._read(chat_id)
         async with self.turns.store.lock(chat_id, ttl=LOCK_TTL):
             if await watches.device_watch_token(chat_id) != token:
                 await watches.ensure_device_look(chat_id)
                 return LookOutcome.SUPERSEDED
-            outcome = await self._look(chat_id)
+            if isinstance(reading, LookOutcome):
+                outcome = reading
+            elif not await self.ledger.enabled(chat_id):
+                outcome = LookOutcome.STOPPED
+            else:
+                outcome = await self._tell(chat_id, reading)
             if outcome is LookOutcome.STOPPED:
                 await watches.forget_devices(chat_id, token)
             else:
-                await watches.next_device_look(
-                    chat_id, token, soon=outcome is LookOutcome.UNDELIVERED
-                )
+                soon = outcome in (LookOutcome.UNDELIVERED, LookOutcome.RACED)
+                await watches.next_device_look(chat_id, token, soon=soon)
         return outcome
 
-    async def _look(self, chat_id: int) -> LookOutcome:
+    async def _read(self, chat_id: int) -> _Devices | LookOutcome:
+        """The devices as Kraken has them now, and what the chat had been told before."""
         turns = self.turns
         if not await self.ledger.enabled(chat_id):
             return LookOutcome.STOPPED
-        stored = await turns.store.load(chat_id)
-        conv = Conversation.from_dict(stored.data) if stored else turns.new_conversation(None)
-        binding = await turns.binding(chat_id, conv)
+        binding = await turns.binding(chat_id, await turns.peek(chat_id))
         if binding is None or not await turns.bindings.drives(chat_id, binding.account_number):
             return LookOutcome.STOPPED
+        told = await self.ledger.told(chat_id)
         try:
             devices = await self.read_devices(binding.account_number, binding.property_id)
         except KrakenError as error:
@@ -190,11 +209,20 @@ class DeviceAlerts:
                 return LookOutcome.NOTHING_NEW
             log.warning("device look for chat %s stopped: %s", chat_id, error.code)
             return LookOutcome.STOPPED
+        return _Devices(devices, told)
+
+    async def _tell(self, chat_id: int, found: _Devices) -> LookOutcome:
+        """Under the chat lock: tell what is news, then record it as told."""
+        turns = self.turns
         told = await self.ledger.told(chat_id)
-        reading = read_news(told.seen, devices, own_change=told.own_change)
+        if told != found.told:
+            return LookOutcome.RACED
+        reading = read_news(told.seen, found.devices, own_change=told.own_changes > 0)
         if reading.news:
+            stored = await turns.store.load(chat_id)
+            conv = Conversation.from_dict(stored.data) if stored else turns.new_conversation(None)
             buttons = stored is not None and conv.state in _AFTER_LIVE
-            screen = render_news(conv, reading.news, devices, buttons=buttons)
+            screen = render_news(conv, reading.news, found.devices, buttons=buttons)
             if screen.keyboard:
                 _to_the_card(conv, reading.news)
             try:
@@ -204,7 +232,7 @@ class DeviceAlerts:
                 return LookOutcome.UNDELIVERED
             for item in reading.news:
                 turns.metrics.alerts_told.labels(kind=item.kind.value).inc()
-        if reading.seen != told.seen or told.own_change:
+        if reading.seen != told.seen or told.own_changes:
             await self.ledger.record(chat_id, reading.seen)
         if reading.news:
             return LookOutcome.TOLD

@@ -2,11 +2,12 @@
 
 Per chat, one hash: a field per device with the device as the chat last knew it (under smart
 control or not, paused or not, needing a new sign-in or not, the alerts already told), and an
-`own` mark left by a turn in which the customer changed a device from the chat (paused it,
+`own` count of the turns in which the customer changed a device from the chat (paused it,
 resumed it, removed it) — the next look takes such changes as known instead of telling them
-back as news from outside. The hash is replaced only after Telegram accepted the message
-that told what changed, under the chat lock, so a failed send is told again and a look that
-runs twice finds nothing new the second time. `/alerts off` is a separate key without expiry.
+back as news from outside (and a look that read Kraken while one happened sees the count
+move). The hash is replaced only after Telegram accepted the message that told what changed,
+under the chat lock, so a failed send is told again and a look that runs twice finds nothing
+new the second time. `/alerts off` is a separate key without expiry.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ class SeenDevice:
 class Told:
     seen: dict[str, SeenDevice]
     """Device id -> what the chat knows; empty before the first look."""
-    own_change: bool
-    """The customer changed a device in the chat since the last look."""
+    own_changes: int
+    """How many times the customer changed a device in the chat since the last look."""
 
 
 def alert_key(published_at: str | None, message: str | None) -> str:
@@ -104,11 +105,11 @@ class AlertLedger:
     async def told(self, chat_id: int) -> Told:
         raw = await self._redis.hgetall(self._keys.alerts_told(chat_id))  # type: ignore[misc]
         seen: dict[str, SeenDevice] = {}
-        own = False
+        own = 0
         for name, value in raw.items():
             name = name.decode() if isinstance(name, bytes) else name
             if name == _OWN:
-                own = True
+                own = int(value)
             elif name.startswith(_DEVICE):
                 seen[name.removeprefix(_DEVICE)] = SeenDevice.from_json(value)
         return Told(seen, own)
@@ -126,7 +127,7 @@ class AlertLedger:
     async def note_own_change(self, chat_id: int) -> None:
         key = self._keys.alerts_told(chat_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, _OWN, "1")
+            pipe.hincrby(key, _OWN, 1)
             pipe.pexpire(key, self._ttl)
             await pipe.execute()
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.alerts import DeviceAlerts
 from bot.state.alerts import AlertLedger
 from harness.deployment import KRAKEN_BASE, InProcessDeployment
 from tests.bot.inproc.conftest import ACCOUNT, USER
@@ -116,6 +117,27 @@ async def test_what_the_customer_changed_in_the_chat_is_not_told_back(
 
     await outside(d, "suspend")  # the next change from elsewhere is news again
     assert await d.alerts_look(USER) == "told"
+
+
+async def test_a_pause_from_the_card_while_a_look_reads_kraken_is_not_told_as_news(
+    live: InProcessDeployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = live
+    await d.user_says(USER, "/devices")
+    await d.user_taps(USER, "Pause smart control")
+    read = DeviceAlerts.read_devices
+
+    async def read_then_pause(self: DeviceAlerts, account: str, prop: int | None) -> list[Any]:
+        found = await read(self, account, prop)
+        await d.user_taps(USER, "Yes, pause")  # the customer's turn while Kraken answered
+        return found
+
+    monkeypatch.setattr(DeviceAlerts, "read_devices", read_then_pause)
+    assert await d.alerts_look(USER) == "raced"  # its reading predates the pause
+    monkeypatch.undo()
+    assert "Smart control is paused" in (await bot_texts(d))[-1]
+    assert await d.alerts_look(USER) == "nothing new"
+    assert await told(d, "outside this chat") == 0
 
 
 async def test_a_device_removed_elsewhere_is_told_and_the_watch_ends(
