@@ -226,10 +226,10 @@ async def open_runtime(
         metrics.watch_capabilities(lambda: kraken.known_capabilities)
         yield runtime
     finally:
+        if voice is not None:
+            await voice.close()  # before the bot goes: spoken screens under way still go out
         with contextlib.suppress(Exception):
             await application.shutdown()
-        if voice is not None:
-            await voice.pipeline.close()
         await kraken.aclose()
         await arq.aclose()
         await connection.close()

@@ -23,6 +23,7 @@ logged and the text screen stands.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -82,8 +83,8 @@ SCREEN_TTL = timedelta(days=30)
 CHAT_TTL = timedelta(days=90)
 # A "Did you mean 07:30?" answer waits this long for its tap.
 PENDING_TTL = timedelta(minutes=15)
-# Synthesis of one screen: past this the text screen simply stands alone.
-SPEAK_TIMEOUT_S = 15.0
+# At shutdown, spoken screens under way get this long to go out.
+SPEAK_GRACE_S = 15.0
 _MEGABYTE = 1024 * 1024
 
 # Buttons whose spoken form is a command word, not an option name.
@@ -468,6 +469,7 @@ class VoiceChat:
         self.pipeline = pipeline
         self.chats = chats
         self.metrics = metrics
+        self._speaking: dict[int, asyncio.Task[None]] = {}
 
     def listens(self, locale: str) -> bool:
         return locale.split("-")[0] in self.pipeline.recogniser.languages
@@ -675,20 +677,57 @@ class VoiceChat:
         self, chat_id: int, conv: Conversation, screens: Sequence[Screen], remember: bool
     ) -> None:
         """Turns calls this after delivering screens: keep what the engine's newest screen
-        accepts, and read the newest screen aloud when the chat wants voice replies. Never
-        raises: the text screens are already out."""
+        accepts (now: the next voice note is matched against it), and read the newest screen
+        aloud when the chat wants voice replies — after the turn, so synthesis never holds up
+        the turn's effects (a sign-in link's state, a watch). Never raises."""
         if not screens:
             return
         newest = screens[-1]
         try:
             if remember:
                 await self.chats.remember(chat_id, ShownScreen.of(newest, conv))
-            spoken = remember or bool(newest.buttons())  # not "I heard", not refusals
-            if spoken and await self.chats.speaks(chat_id):
-                await self._speak(chat_id, conv.locale, newest)
+        except RedisError as error:
+            log.warning("screen of chat %s not remembered for voice: %s", chat_id, error)
+        if remember or newest.buttons():  # not "I heard", not a refusal
+            self._speak_later(chat_id, conv.locale, newest)
+
+    def _speak_later(self, chat_id: int, locale: str, screen: Screen) -> None:
+        """One chat's spoken screens go out in order, each after the one before."""
+        before = self._speaking.get(chat_id)
+        task = asyncio.create_task(self._speak_after(before, chat_id, locale, screen))
+        self._speaking[chat_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._speaking.get(chat_id) is done:
+                del self._speaking[chat_id]
+
+        task.add_done_callback(forget)
+
+    async def _speak_after(
+        self, before: asyncio.Task[None] | None, chat_id: int, locale: str, screen: Screen
+    ) -> None:
+        if before is not None:
+            await asyncio.wait([before])
+        try:
+            if await self.chats.speaks(chat_id):
+                await self._speak(chat_id, locale, screen)
         except Exception:  # the screen is delivered; speech is a bonus
             log.exception("voice reply for chat %s failed; the text screen stands", chat_id)
             self.metrics.voice_replies.labels(result="failed").inc()
+
+    async def settled(self) -> None:
+        """Wait until every spoken screen started so far has gone out (or failed)."""
+        while self._speaking:
+            await asyncio.wait(list(self._speaking.values()))
+
+    async def close(self, grace_s: float = SPEAK_GRACE_S) -> None:
+        """Let spoken screens under way finish (for a while), then stop the workers."""
+        try:
+            await asyncio.wait_for(self.settled(), grace_s)
+        except TimeoutError:
+            for task in list(self._speaking.values()):
+                task.cancel()
+        await self.pipeline.close()
 
     async def _speak(self, chat_id: int, locale: str, screen: Screen) -> None:
         if not self.listens(locale):

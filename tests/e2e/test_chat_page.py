@@ -115,3 +115,73 @@ async def test_a_tesla_journey_on_the_chat_page_leaves_one_live_message(world: W
             assert re.search(r"✓\s*$", finished), finished
         finally:
             await browser.close()
+
+
+def _speech_wav(words: str, path: Path, rate: int = 48_000) -> None:
+    """`words` said by the shipped voice, as the WAV Chromium's fake microphone plays (it
+    loops the file: a long quiet tail keeps one recording to one saying)."""
+    import wave
+
+    import numpy as np
+
+    from tests.voice.conftest import synthesiser
+    from voice.audio import float_to_pcm
+
+    tts = synthesiser().tts
+    said = tts(words, seed=0)
+    times = np.arange(int(len(said) * rate / tts.sample_rate)) / rate
+    resampled = np.interp(times, np.arange(len(said)) / tts.sample_rate, said)
+    quiet = np.zeros(rate // 2, np.float32)
+    tail = np.zeros(rate * 6, np.float32)
+    pcm = float_to_pcm(np.concatenate([quiet, resampled.astype(np.float32), tail]))
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm.tobytes())
+
+
+async def test_a_voice_note_recorded_on_the_page_is_heard_and_acted_on(
+    world: World, tmp_path: Path
+) -> None:
+    """Chromium's fake microphone says "heat pump"; the page records it (WebM/Opus), the
+    emulator delivers it as Telegram would, and the bot answers as if the button was tapped."""
+    from playwright.async_api import async_playwright, expect
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    microphone = tmp_path / "microphone.wav"
+    _speech_wav("heat pump", microphone)
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone}",
+    ]
+    token = await world.issue_handoff(world.next_account())
+    user = world.next_user_id()
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            context = await browser.new_context(viewport={"width": 480, "height": 900})
+            await context.grant_permissions(["microphone"], origin=world.telegram_url)
+            page = await context.new_page()
+            await page.goto(f"{world.telegram_url}/?user={user}&name=Sam&start={token}")
+            first = page.locator(".row.bot .text", has_text="What would you like to connect?")
+            await expect(first).to_be_visible(timeout=TIMEOUT_MS)
+
+            await page.click("#mic")
+            await expect(page.locator("#rec-time")).to_have_attribute(
+                "data-seconds", re.compile(r"^[3-9]"), timeout=TIMEOUT_MS
+            )
+            await page.click("#mic")
+            await expect(page.locator(".row.user .player")).to_be_visible(timeout=TIMEOUT_MS)
+            heard = page.locator(".row.bot .text", has_text="I heard")
+            await expect(heard).to_have_text("🎙 I heard: “Heat pump”", timeout=TIMEOUT_MS)
+            makes = page.locator(".row.bot .text", has_text="Who made your heat pump?")
+            await expect(makes).to_be_visible(timeout=TIMEOUT_MS)
+            # The customer spoke: the new screen is read out too, with a play button.
+            spoken = page.locator(".row.bot .player").last
+            await expect(spoken.locator(".play")).to_be_visible(timeout=TIMEOUT_MS)
+            await page.screenshot(path=str(ARTIFACTS / "6-voice-note.png"), full_page=True)
+        finally:
+            await browser.close()

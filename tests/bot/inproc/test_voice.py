@@ -37,6 +37,13 @@ async def say(d: InProcessDeployment, text: str, user: int = USER, **profile: st
     """The customer records `text` as a voice note."""
     await d.sim.send_voice(user, spoken_note(text), **profile)
     await d.pump()
+    await spoken(d)
+
+
+async def spoken(d: InProcessDeployment) -> None:
+    """Screens are read aloud after their turn: wait for those under way."""
+    assert d.runtime.voice is not None
+    await d.runtime.voice.settled()
 
 
 async def bot_messages(d: InProcessDeployment, user: int = USER) -> list[SimMessage]:
@@ -198,6 +205,7 @@ async def test_voice_on_reads_each_new_screen_aloud_from_the_cache_the_second_ti
         await d.user_says(user, "/voice on")
         assert "Voice replies are on" in await newest_text(d, user)
         await d.user_taps(user, "Heat pump")
+        await spoken(d)
         newest = (await bot_messages(d, user))[-1]
         assert newest.voice is not None and newest.voice["mime_type"] == "audio/ogg"
         assert newest.voice["duration"] >= 3  # "Who made your heat pump? ... Say or tap: ..."
@@ -209,6 +217,7 @@ async def test_voice_on_reads_each_new_screen_aloud_from_the_cache_the_second_ti
 
     await d.user_says(USER, "/voice off")
     await d.user_taps(USER, "Daikin")
+    await spoken(d)
     assert (await bot_messages(d))[-1].voice is None
 
 
@@ -217,6 +226,7 @@ async def test_a_failed_voice_reply_never_loses_the_screen(started: InProcessDep
     await d.user_says(USER, "/voice on")
     await d.sim.fault("sendVoice", error_code=500, times=5)
     await d.user_taps(USER, "Heat pump")
+    await spoken(d)
     shown = await bot_messages(d)
     assert any("Who made your heat pump?" in m.text and m.labels for m in shown)
     assert not any(m.voice for m in shown)
