@@ -236,8 +236,9 @@ class DeviceAlerts:
             await self.ledger.record(chat_id, reading.seen)
         if reading.news:
             return LookOutcome.TOLD
-        # No device left to watch: the watch ends (a device going LIVE again re-arms it).
-        return LookOutcome.NOTHING_NEW if reading.seen else LookOutcome.STOPPED
+        # No device under smart control: the watch ends (a device going LIVE re-arms it).
+        live = any(seen.live for seen in reading.seen.values())
+        return LookOutcome.NOTHING_NEW if live else LookOutcome.STOPPED
 
     async def read_devices(self, account_number: str, property_id: int | None) -> list[Device]:
         """The one Kraken call of a look (a shared request budget can be applied here)."""
@@ -277,3 +278,21 @@ def _to_the_card(conv: Conversation, news: Sequence[News]) -> None:
     if conv.state is not State.DEVICE and allows(conv.state, Trigger.OPEN_DEVICE):
         conv.state = fire(conv.state, Trigger.OPEN_DEVICE)
     conv.device_id, conv.device_pending = device_id, None
+
+
+async def adopt_bound_chats(turns: Turns) -> int:
+    """Once per deployment: watch the devices of every chat bound before device alerts
+    existed (their next turn would arm them too, but a LIVE customer may not come back for
+    months). Only Redis is read here; each chat's first look, spread over one interval, asks
+    Kraken and ends the watch where no device is under smart control. Returns how many."""
+    redis, keys = turns.store.redis, turns.store.keys
+    if await redis.exists(keys.alerts_adopted()):
+        return 0
+    ledger, prefix, adopted = AlertLedger.beside(turns.store), keys.binding_prefix(), 0
+    async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
+        chat = (key.decode() if isinstance(key, bytes) else key).removeprefix(prefix)
+        if not chat.lstrip("-").isdigit() or not await ledger.enabled(int(chat)):
+            continue
+        adopted += await turns.watches.watch_devices(int(chat), spread=True)
+    await redis.set(keys.alerts_adopted(), "1")  # after: a worker that died half-way redoes it
+    return adopted

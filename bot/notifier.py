@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from telegram.error import TelegramError
 
-from bot.alerts import DeviceAlerts
+from bot.alerts import DeviceAlerts, adopt_bound_chats
 from bot.screens import wait_overdue
 from bot.state.keys import KeySpace
 from bot.state.lock import LockTimeout
@@ -326,12 +326,18 @@ class NotifierSupervisor:
                     await asyncio.wait_for(self._heartbeats.beat(self.instance), READ_TIMEOUT_S)
 
 
+async def _rearm(runtime: Runtime) -> int:
+    """At start-up: every wait and device watch queued again, and (once per deployment) the
+    devices of chats bound before device alerts existed watched too."""
+    return await runtime.watches.rearm() + await adopt_bound_chats(runtime.turns)
+
+
 def supervisor_for(runtime: Runtime, **options: Any) -> NotifierSupervisor:
     """The notifier of `run` and `worker`: the runtime's turns and watches, supervised."""
     context = NotifierContext(runtime.turns, runtime.watches)
     return NotifierSupervisor(
         lambda started: build_worker(runtime.arq, runtime.keys, context, on_startup=started),
-        rearm=runtime.watches.rearm,
+        rearm=lambda: _rearm(runtime),
         heartbeats=NotifierHeartbeats(runtime.redis.client, runtime.keys),
         **options,
     )

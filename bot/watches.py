@@ -120,14 +120,17 @@ class Watches:
 
     # ------------------------------------------------------------ devices after LIVE
 
-    async def watch_devices(self, chat_id: int) -> bool:
+    async def watch_devices(self, chat_id: int, *, spread: bool = False) -> bool:
         """Start the slow looks at the chat's devices unless they are running; whether this
-        started them. Call it holding the chat lock (as turns do)."""
+        started them. Call it holding the chat lock (as turns do). `spread`: the first look
+        anywhere within one interval (many chats armed at once)."""
         token = secrets.token_hex(6)
         key = self._keys.device_watches()
         if not await self._arq.hsetnx(key, str(chat_id), token):  # type: ignore[misc]
             return False
-        await self._enqueue_devices(chat_id, token, self.policy.alerts_delay())
+        every = self.policy.alerts_every.total_seconds()
+        first = random.uniform(0, every) if spread else self.policy.alerts_delay()
+        await self._enqueue_devices(chat_id, token, first)
         return True
 
     async def device_watch_token(self, chat_id: int) -> str | None:

@@ -78,6 +78,10 @@ class KeySpace:
         customer changed a device in the chat (not news to them)."""
         return f"{self.prefix}alerts:told:{chat_id}"
 
+    def alerts_adopted(self) -> str:
+        """Set once every chat bound before device alerts existed has had its devices armed."""
+        return f"{self.prefix}alerts:adopted"
+
     def alerts_off(self, chat_id: int) -> str:
         """Set while the chat has turned device alerts off (`/alerts off`)."""
         return f"{self.prefix}alerts:off:{chat_id}"

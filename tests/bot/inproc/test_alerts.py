@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.alerts import DeviceAlerts
+from bot.alerts import DeviceAlerts, adopt_bound_chats
 from bot.state.alerts import AlertLedger
 from harness.deployment import KRAKEN_BASE, InProcessDeployment
 from tests.bot.inproc.conftest import ACCOUNT, USER
@@ -224,3 +224,28 @@ async def test_a_restarted_worker_re_arms_the_looks_lost_from_the_queue(
     assert await runtime.watches.rearm() >= 1  # again: still the one job
     queued = await runtime.redis.client.zrange(queue, 0, -1)
     assert [j for j in queued if b":alerts:look:" in j] == [job.encode()]
+
+
+async def test_chats_bound_before_alerts_existed_are_adopted_once(
+    live: InProcessDeployment,
+) -> None:
+    d = live
+    runtime = d.runtime
+    await runtime.watches.forget_devices(USER)  # as in a deployment from before alerts
+    await runtime.redis.client.delete(runtime.keys.alerts_adopted())
+    assert await d.alerts_look(USER) is None
+
+    assert await adopt_bound_chats(runtime.turns) == 1
+    assert await d.alerts_look(USER) == "nothing new"
+    await runtime.watches.forget_devices(USER)
+    assert await adopt_bound_chats(runtime.turns) == 0  # once per deployment
+
+
+async def test_a_bound_chat_without_a_live_device_is_looked_at_once_then_left_alone(
+    started: InProcessDeployment,
+) -> None:
+    d = started  # bound, choosing what to connect: nothing is under smart control
+    await d.runtime.redis.client.delete(d.runtime.keys.alerts_adopted())
+    assert await adopt_bound_chats(d.runtime.turns) == 1
+    assert await d.alerts_look(USER) == "stopped"
+    assert await d.alerts_look(USER) is None
