@@ -449,8 +449,8 @@ def _said(text: str) -> str:
 
 
 def _plain(label: str) -> str:
-    """A button label as it reads inside a sentence (its leading emoji or arrow dropped)."""
-    return re.sub(r"^[^\w“\"(]+", "", label).strip() or label
+    """A button label as it reads inside a sentence (emoji and arrows around it dropped)."""
+    return re.sub(r"^[^\w“\"(]+|[^\w”\")%]+$", "", label).strip() or label
 
 
 class VoiceChat:

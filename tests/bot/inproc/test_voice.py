@@ -284,3 +284,15 @@ async def test_a_spoken_ready_by_time_and_target_set_the_schedule(
     assert car.preferences is not None
     friday = car.preferences.day("FRIDAY")
     assert friday is not None and (friday.clock, friday.max) == ("07:30", 90)
+
+
+async def test_spoken_command_words_press_the_screens_own_buttons(
+    started: InProcessDeployment,
+) -> None:
+    d = started
+    await say(d, "heat pump")
+    await say(d, "next")
+    assert f"{HEARD}: “Next”" in [m.text for m in await bot_messages(d)]
+    assert "Page 2 of 2" in await newest_text(d)
+    await say(d, "help")
+    assert "How this works" in await newest_text(d)
