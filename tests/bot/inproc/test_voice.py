@@ -7,10 +7,13 @@ from __future__ import annotations
 import io
 import wave
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 import redis.asyncio as aioredis
 
+from bot.state.keys import KeySpace
+from bot.voice import RedisSpeechCache, VoiceKeys
 from harness.deployment import InProcessDeployment, in_process_deployment
 from sandbox.telegram.client import SimMessage
 from tests.bot.inproc.conftest import ACCOUNT, OTHER_ACCOUNT, USER
@@ -296,3 +299,41 @@ async def test_spoken_command_words_press_the_screens_own_buttons(
     assert "Page 2 of 2" in await newest_text(d)
     await say(d, "help")
     assert "How this works" in await newest_text(d)
+
+
+async def test_the_speech_cache_is_bounded_in_count_size_and_time(
+    redis_client: aioredis.Redis,
+) -> None:
+    keys = VoiceKeys(KeySpace("tenant7:"))
+    cache = RedisSpeechCache(redis_client, keys, ttl=timedelta(hours=1), max_items=2, max_bytes=100)
+    await cache.set("tts:a", b"A" * 10)
+    await cache.set("tts:b", b"B" * 10)
+    assert await cache.get("tts:a") == b"A" * 10  # used again: b is now the oldest
+    await cache.set("tts:c", b"C" * 10)
+    await cache.set("tts:big", b"X" * 101)  # over the size of one note: not kept
+    assert [await cache.get(k) for k in ("tts:a", "tts:b", "tts:c", "tts:big")] == [
+        b"A" * 10,
+        None,
+        b"C" * 10,
+        None,
+    ]
+    stored = [key.decode() async for key in redis_client.scan_iter("*")]
+    assert stored and all(key.startswith("tenant7:voice:") for key in stored)
+    ttls = [await redis_client.pttl(key) for key in stored]
+    assert all(0 < ttl <= 3_600_000 for ttl in ttls), ttls
+
+
+async def test_without_voice_a_voice_note_gets_please_type(
+    redis_url: str, redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICE_ENABLED", "false")
+    async with in_process_deployment(redis_url, accounts=(ACCOUNT,)) as d:
+        assert d.runtime.voice is None
+        token = await d.handoff_token(ACCOUNT)
+        await d.user_says(USER, f"/start {token}", first_name="Ann", language_code="en")
+        await d.sim.send_voice(USER, spoken_note("heat pump"))
+        await d.pump()
+        assert "Please type your answer" in await newest_text(d)
+        await d.user_says(USER, "/voice on")
+        assert "aren't available here" in await newest_text(d)
+        assert await downloads(d) == 0
