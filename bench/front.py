@@ -63,6 +63,9 @@ class Chat:
 class KrakenCall:
     operation: str
     mutation: bool
+    caller: str = ""
+    """The path segment before /v1/graphql/ ("worker" for the notifier), "" for the bots."""
+    at: float = 0.0
 
 
 @dataclass
@@ -202,13 +205,15 @@ class Front:
                 parsed = json.loads(body)
                 query = str(parsed.get("query") or "").lstrip()
                 name = parsed.get("operationName") or query.split("(")[0].split("{")[0].split()[-1]
-                self.kraken_calls.append(KrakenCall(str(name), query.startswith("mutation")))
+                mutation = query.startswith("mutation")
             except (ValueError, IndexError, AttributeError):
-                self.kraken_calls.append(KrakenCall("?", False))
+                name, mutation = "?", False
+            caller = request.path_params.get("caller", "")
+            self.kraken_calls.append(KrakenCall(str(name), mutation, caller, time.perf_counter()))
             headers = {
                 k: v for k, v in request.headers.items() if k in ("authorization", "content-type")
             }
-            answer = await kraken.post(request.url.path, content=body, headers=headers)
+            answer = await kraken.post("/v1/graphql/", content=body, headers=headers)
             return Response(answer.content, answer.status_code, media_type="application/json")
 
         return Starlette(
@@ -216,6 +221,7 @@ class Front:
                 Route("/telegram/webhook", _quiet(webhook), methods=["POST"]),
                 Route("/bot{token}/{method}", _quiet(bot_api), methods=["GET", "POST"]),
                 Route("/v1/graphql/", _quiet(graphql), methods=["POST"]),
+                Route("/{caller}/v1/graphql/", _quiet(graphql), methods=["POST"]),
             ]
         )
 

@@ -43,8 +43,10 @@ def user_id(index: int) -> int:
     return 100_000 + index
 
 
-async def _limited(jobs: Sequence[Callable[[], Awaitable[object]]]) -> None:
-    gate = asyncio.Semaphore(USER_ACTIONS_AT_ONCE)
+async def limited(
+    jobs: Sequence[Callable[[], Awaitable[object]]], at_once: int = USER_ACTIONS_AT_ONCE
+) -> None:
+    gate = asyncio.Semaphore(at_once)
 
     async def one(job: Callable[[], Awaitable[object]]) -> None:
         async with gate:
@@ -58,7 +60,7 @@ async def held(
 ) -> dict[int, list[bytes]]:
     """Let users act, and return the updates that produced (held at the front, by chat)."""
     expected = front.inbox.count + len(acts)
-    await _limited(acts)
+    await limited(acts)
     await front.inbox.until(expected)
     return front.inbox.take()
 
@@ -75,7 +77,7 @@ async def say(front: Front, sim: SimClient, texts: dict[int, list[str]]) -> dict
 
     acts = [sender(chat, lines) for chat, lines in texts.items()]
     expected = front.inbox.count + sum(len(lines) for lines in texts.values())
-    await _limited(acts)
+    await limited(acts)
     await front.inbox.until(expected)
     return front.inbox.take()
 
@@ -104,7 +106,7 @@ class Journey:
     redis_bytes: list[int] = field(default_factory=list)
 
 
-async def _sign_in(
+async def sign_in(
     front: Front, sim: SimClient, browser: httpx.AsyncClient, chat: int, bot: str
 ) -> None:
     found = front.chats[chat].button(SIGN_IN)
@@ -118,7 +120,7 @@ async def _sign_in(
     answer.raise_for_status()
 
 
-async def _until_live(store: ConversationStore, chats: Sequence[int], timeout: float) -> int:  # noqa: ASYNC109
+async def until_live(store: ConversationStore, chats: Sequence[int], timeout: float) -> int:  # noqa: ASYNC109
     """Poll the bot's state until every chat is LIVE or `timeout` passes (another process's
     Redis state offers nothing to await); returns how many are LIVE."""
     deadline = time.monotonic() + timeout
@@ -171,12 +173,12 @@ async def finish_onboarding(
     """The browser signs every customer in; the notifier (a worker) takes them to LIVE."""
     started = time.perf_counter()
     async with httpx.AsyncClient(timeout=30.0) as browser:
-        await _limited(
-            [functools.partial(_sign_in, front, sim, browser, chat, bot) for chat in chats]
+        await limited(
+            [functools.partial(sign_in, front, sim, browser, chat, bot) for chat in chats]
         )
     journey.sign_in_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    journey.completed = await _until_live(store, chats, live_timeout)
+    journey.completed = await until_live(store, chats, live_timeout)
     journey.live_seconds = time.perf_counter() - started
     journey.redis_bytes = [
         await conversation_bytes(store.redis, chat, store.keys) for chat in chats

@@ -37,6 +37,14 @@ def redis_per_update(sample: Sample | None) -> tuple[float, float]:
     return counted / sample.updates, (int(str(trips)) - setup) / sample.updates
 
 
+def _by_command(sample: Sample) -> str:
+    commands = sample.redis.get("commands") if sample.redis else None
+    if not isinstance(commands, dict) or not sample.updates:
+        return "-"
+    ordered = sorted(commands.items(), key=lambda kv: -int(kv[1]))
+    return ", ".join(f"{name} {int(n) / sample.updates:.1f}" for name, n in ordered)
+
+
 def _latency(sample: Sample) -> str:
     lat = sample.run.latencies
     return " / ".join(f"{percentile(lat, p) * MS:.0f}" for p in (0.5, 0.95, 0.99)) + " ms"
@@ -95,6 +103,7 @@ def table(m: Measurements) -> str:
                 [
                     ("bot CPU per update", f"{_cpu(m.chat_sample):.1f} ms"),
                     ("Redis commands / round trips per update", f"{commands:.1f} / {trips:.1f}"),
+                    ("Redis commands by name per update", _by_command(m.chat_sample)),
                     (
                         "Kraken calls per message",
                         f"{per:.2f} ("

@@ -158,10 +158,11 @@ class Stack:
         paced: bool = False,
         profile: Path | None = None,
         counted: bool = True,
+        settings: dict[str, str] | None = None,
     ) -> str:
         """A web process; returns its webhook URL."""
         port = free_port()
-        env = self.bot_env(port, redis_url, counted=counted)
+        env = {**self.bot_env(port, redis_url, counted=counted), **(settings or {})}
         if not paced:
             env["BENCH_UNPACED"] = "1"
         if profile is not None:
@@ -178,11 +179,12 @@ class Stack:
         )
         return f"http://127.0.0.1:{port}/telegram/webhook"
 
-    async def start_worker(self) -> None:
+    async def start_worker(self, name: str = "worker", **env: str) -> None:
+        """A notifier worker; its Kraken calls reach the front as caller `name`."""
+        settings = {**self.bot_env(free_port()), **env}
+        settings["KRAKEN_API_URL"] = f"{self.front.url}/{name}/v1/graphql/"
         await self._start(
-            ManagedProcess.python_module(
-                "worker", "bot", ["worker"], self.log_dir, env=self.bot_env(free_port())
-            )
+            ManagedProcess.python_module(name, "bot", ["worker"], self.log_dir, env=settings)
         )
 
     async def start_echo(self) -> str:

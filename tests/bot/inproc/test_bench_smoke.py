@@ -7,6 +7,8 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from bench.notifier import measure_waits
+from bench.notifier import table as notifier_table
 from bench.report import redis_per_update, table
 from bench.run import Options, measure
 
@@ -46,3 +48,18 @@ async def test_bench_reports_every_figure_with_all_users_onboarded(
     ):
         assert label in printed
     assert not [k async for k in redis_client.scan_iter(match="bench:*")]  # cleaned up
+
+
+async def test_notifier_bench_tells_every_waiting_customer_and_prints_its_figures(
+    redis_url: str, redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    f = await measure_waits(USERS, 0.05, 1, redis_url, tmp_path)  # 3-second waits
+
+    assert f.live == USERS and len(f.lags) == USERS
+    assert f.notifier_looks >= USERS  # at least the look that saw each wait end
+    assert f.redis_bytes > 0 and f.notifier_cpu_s > 0
+    printed = notifier_table(f)
+    print(printed)
+    for label in ("told LIVE", "lag after Kraken's transition", "Kraken requests per hour"):
+        assert label in printed
+    assert not [k async for k in redis_client.scan_iter(match="bench:*")]
