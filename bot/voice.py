@@ -320,7 +320,7 @@ class VoiceKeys:
         return f"{self.prefix}voice:{key}"
 
     def speech_index(self) -> str:
-        """Sorted set of cached speech keys by last use (ms), to evict the oldest."""
+        """Sorted set of cached speech keys by last use (µs), to evict the oldest."""
         return f"{self.prefix}voice:tts-index"
 
 
@@ -344,13 +344,20 @@ class RedisSpeechCache:
         self.max_items = max_items
         self.max_bytes = max_bytes
         self._metrics = metrics
+        self._last_use = 0
+
+    def _tick(self) -> int:
+        """A note's last use in microseconds, never the same twice in this process (so the
+        least recently used goes first even within one millisecond)."""
+        self._last_use = max(self._last_use + 1, time.time_ns() // 1000)
+        return self._last_use
 
     async def get(self, key: str) -> bytes | None:
         stored = self._keys.speech(key)
         try:
             value: bytes | None = await self._redis.get(stored)
             if value is not None:
-                await self._redis.zadd(self._keys.speech_index(), {stored: _now_ms()})
+                await self._redis.zadd(self._keys.speech_index(), {stored: self._tick()})
         except RedisError as error:  # a cache: without Redis the note is synthesised again
             log.warning("speech cache unreadable: %s", error)
             value = None
@@ -361,12 +368,12 @@ class RedisSpeechCache:
     async def set(self, key: str, value: bytes) -> None:
         if len(value) > self.max_bytes:
             return
-        stored, index, now = self._keys.speech(key), self._keys.speech_index(), _now_ms()
+        stored, index, now = self._keys.speech(key), self._keys.speech_index(), self._tick()
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(stored, value, px=self._ttl_ms)
                 pipe.zadd(index, {stored: now})
-                pipe.zremrangebyscore(index, 0, now - self._ttl_ms)  # expired by their TTL
+                pipe.zremrangebyscore(index, 0, now - self._ttl_ms * 1000)  # expired (TTL)
                 pipe.pexpire(index, self._ttl_ms)
                 pipe.zcard(index)
                 *_, count = await pipe.execute()
@@ -375,10 +382,6 @@ class RedisSpeechCache:
                 await self._redis.delete(*(name for name, _ in evicted))
         except RedisError as error:
             log.warning("speech cache not written: %s", error)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class VoiceChats:
