@@ -198,8 +198,11 @@ class DeviceAlerts:
         if not await self.ledger.enabled(chat_id):
             return LookOutcome.STOPPED
         binding = await turns.binding(chat_id, await turns.peek(chat_id))
-        if binding is None or not await turns.bindings.drives(chat_id, binding.account_number):
+        if binding is None:
             return LookOutcome.STOPPED
+        driver = await turns.bindings.driver(binding.account_number)
+        if driver is not None and driver != chat_id:
+            return LookOutcome.STOPPED  # the chat that drives the account is told (and watched)
         told = await self.ledger.told(chat_id)
         try:
             devices = await self.read_devices(binding.account_number, binding.property_id)

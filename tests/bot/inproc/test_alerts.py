@@ -52,7 +52,6 @@ async def live(started: InProcessDeployment) -> InProcessDeployment:
 
 async def test_a_new_device_alert_is_told_once_latest_first(live: InProcessDeployment) -> None:
     d = live
-
     await outside(d, "alerts", {"message": "Charger offline since 14:02"})
     d.advance(60)
     await outside(d, "alerts", {"message": "Cable <unlocked>"})
@@ -71,7 +70,6 @@ async def test_an_expired_sign_in_is_told_with_a_button_that_leads_back_to_live(
     live: InProcessDeployment,
 ) -> None:
     d = live
-
     await outside(d, "expire-authentication")
     assert await d.alerts_look(USER) == "told"
     assert await d.alerts_look(USER) == "nothing new"
@@ -92,7 +90,6 @@ async def test_smart_control_paused_and_resumed_outside_the_chat_is_told(
     live: InProcessDeployment,
 ) -> None:
     d = live
-
     await outside(d, "suspend")
     assert await d.alerts_look(USER) == "told"
     assert "paused outside this chat" in (await bot_texts(d))[-1]
@@ -106,7 +103,6 @@ async def test_what_the_customer_changed_in_the_chat_is_not_told_back(
     live: InProcessDeployment,
 ) -> None:
     d = live
-
     await d.user_says(USER, "/devices")
     await d.user_taps(USER, "Pause smart control")
     await d.user_taps(USER, "Yes, pause")
@@ -159,7 +155,6 @@ async def test_alerts_off_stops_the_looks_and_on_brings_the_news_it_kept(
     live: InProcessDeployment,
 ) -> None:
     d = live
-
     await d.user_says(USER, "/alerts")
     assert "Device alerts are on" in (await bot_texts(d))[-1]
     await d.user_says(USER, "/alerts off")
@@ -181,11 +176,24 @@ async def test_alerts_off_stops_the_looks_and_on_brings_the_news_it_kept(
     assert await told(d, "Charger offline") == 1
 
 
+async def test_only_the_chat_that_drives_the_account_is_told(live: InProcessDeployment) -> None:
+    d = live
+    other = USER + 1
+    token = await d.handoff_token(ACCOUNT)
+    await d.user_says(other, f"/start {token}", first_name="Bo", language_code="en")
+    await outside(d, "alerts", {"message": "Charger offline"})
+    assert await d.alerts_look(USER) == "stopped"  # the account is driven from the other chat
+
+    await d.user_says(other, "/devices")  # the new driver's devices are watched from here on
+    assert await d.alerts_look(other) == "told"
+    assert "Charger offline" in (await d.sim.transcript(other))[-1].text
+    assert await told(d, "Charger offline") == 0
+
+
 async def test_news_telegram_refused_is_told_at_the_next_look_once(
     live: InProcessDeployment,
 ) -> None:
     d = live
-
     await outside(d, "alerts", {"message": "Charger offline"})
     await d.sim.fault("sendMessage", error_code=502, times=1)
     assert await d.alerts_look(USER) == "undelivered"
@@ -197,7 +205,6 @@ async def test_news_telegram_refused_is_told_at_the_next_look_once(
 
 async def test_two_workers_looking_at_once_tell_the_news_once(live: InProcessDeployment) -> None:
     d = live
-
     await outside(d, "alerts", {"message": "Charger offline"})
     outcomes = await asyncio.gather(d.alerts_look(USER), d.alerts_look(USER))
     assert sorted(str(o) for o in outcomes) == ["superseded", "told"]
