@@ -1,6 +1,7 @@
 """Alerts that arrive by themselves, over separate processes with two notifiers (the bot's own
 and a worker) looking at the devices every second: what happens to a device outside the chat
-reaches the customer once, and an expired sign-in is mended from the alert's button."""
+reaches the customer once, an expired sign-in is mended from the alert's button, and news
+that comes while Redis is down is told once Redis is back."""
 
 from __future__ import annotations
 
@@ -10,11 +11,21 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox.telegram.client import SimClient
+from scripts.processes import ManagedProcess, free_port
 from tests.e2e.conftest import deployment
-from tests.e2e.harness import User
-from tests.e2e.kraken_sandbox import DEVICES_QUERY
+from tests.e2e.harness import User, eventually
+from tests.e2e.kraken_sandbox import DEVICES_QUERY, KrakenSandbox
 from tests.e2e.stack import World
 from tests.e2e.test_journeys import CONNECTED, TEST_CHECKLIST, finish_test_charge
+from tests.e2e.test_redis_outage import (
+    RECOVERY,
+    customer,
+    redis_answers,
+    redis_process,
+    running,
+    warnings_in,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -22,13 +33,32 @@ pytestmark = pytest.mark.e2e
 ALERTS_EVERY = "1"
 
 
+def watching_bots(world: World) -> tuple[ManagedProcess, ManagedProcess]:
+    """The bot (polling, with its notifier) and a second notifier, both looking every second."""
+    env = {"ALERTS_EVERY": ALERTS_EVERY}
+    return (
+        world.bot_process("bot", "run", port=world.bot_port, env=env),
+        world.bot_process("worker", "worker", env=env),
+    )
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, e2e_redis_url: str) -> Iterator[World]:
     with deployment(tmp_path_factory.mktemp("e2e-alerts"), e2e_redis_url) as watching:
-        env = {"ALERTS_EVERY": ALERTS_EVERY}
-        watching.start(watching.bot_process("bot", "run", port=watching.bot_port, env=env))
-        watching.start(watching.bot_process("worker", "worker", env=env))
+        for bot in watching_bots(watching):
+            watching.start(bot)
         yield watching
+
+
+@pytest.fixture(scope="module")
+def outage_world(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[World, ManagedProcess]]:
+    """A deployment with its own redis-server (persistent, as in production) to kill."""
+    log_dir = tmp_path_factory.mktemp("e2e-alerts-outage")
+    port = free_port()
+    with deployment(log_dir, f"redis://127.0.0.1:{port}/0") as world:
+        yield world, world.start(redis_process(log_dir, port))
 
 
 async def tesla_is_live(user: User) -> None:
@@ -81,3 +111,31 @@ async def test_an_expired_sign_in_is_mended_from_the_alerts_button(linked: User)
     await linked.oauth_allow()
     await linked.wait_new_message(CONNECTED, after=alert.id)
     assert (await sandbox_device(linked))["authenticationExpired"] is False
+
+
+async def test_news_that_came_while_redis_was_down_is_told_once_it_is_back(
+    outage_world: tuple[World, ManagedProcess],
+) -> None:
+    world, redis_server = outage_world
+    await redis_answers(world)
+    bot, worker = watching_bots(world)
+    with running(world, bot, worker):
+        async with SimClient(world.telegram_url) as sim:
+            user = await customer(world, sim, KrakenSandbox(world.kraken_url))
+            await tesla_is_live(user)
+            live = await user.screen()
+
+            redis_server.kill()
+
+            async def both_noticed() -> bool:
+                return bool(warnings_in(bot)) and bool(warnings_in(worker))
+
+            await eventually(both_noticed, timeout=RECOVERY)
+            await outside(user, "alerts", {"message": "Published while Redis was down"})
+            redis_server.start()
+            await redis_answers(world)
+
+            told = await user.wait_new_message("while Redis was down", live.id, RECOVERY)
+            await outside(user, "alerts", {"message": "And one after"})
+            await user.wait_new_message("And one after", after=told.id, timeout=RECOVERY)
+            assert await user.count_bot_messages("while Redis was down") == 1
