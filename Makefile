@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo sandbox-kraken sandbox-telegram bench clean
+.PHONY: install test lint demo sandbox-kraken sandbox-telegram bench bench-notifier clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ sandbox-telegram: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+bench-notifier: $(STAMP)
+	$(BIN)/python -m bench.notifier
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -162,9 +162,11 @@ async def _chat_batches(
     rounds: int,
     idle: dict[str, float],
 ) -> dict[int, Sample]:
-    """A warm-up message from each chat, then one measured batch per level."""
+    """A warm-up batch as large as the measured ones at the highest level (so every process
+    has grown its connection pools to Redis, Kraken and Telegram), then one measured batch
+    per level."""
     urls = list(targets.values())
-    await driver.send(await chatter(stack.front, sim, chats, 1), urls, max(levels))
+    await driver.send(await chatter(stack.front, sim, chats, rounds), urls, max(levels))
     samples: dict[int, Sample] = {}
     for level in levels:
         updates = await chatter(stack.front, sim, chats, rounds)

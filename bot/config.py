@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.state.budget import DEFAULT_REQUESTS_PER_HOUR
 from bot.watches import WatchPolicy
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "de", "es", "fr")
@@ -111,6 +112,9 @@ class Settings(BaseSettings):
     telegram_bot_username: str | None = None
     kraken_api_url: str | None = None
     kraken_api_key: SecretStr | None = None
+    # Kraken's request budget, shared by every process on this Redis (bot.state.budget):
+    # background looks defer when it runs low; a customer's tap never waits on it.
+    kraken_requests_per_hour: int = Field(default=DEFAULT_REQUESTS_PER_HOUR, ge=1, le=1_000_000)
     redis_url: str | None = None
     redis_prefix: str = "sfa:"
     public_url: str | None = None

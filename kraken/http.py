@@ -3,14 +3,23 @@
 Kraken answers 200 even for errors; anything else (5xx, an HTML page from a proxy, a dropped
 connection) is a transport failure. Whether a failed request may have reached Kraken is
 recorded, because a mutation that may have landed must not be replayed blindly.
+
+Every request may also pass a `RequestGate` (the shared request budget, `bot.state.budget`):
+`GatedTransport` wraps the client's transport, asks the gate before each request — as a
+customer's (`RequestKind.USER`, the default) or as background work (inside
+`background_requests()`) — and tells it when Kraken answers KT-CT-1199. A gated background
+request that must wait raises `RequestDeferred` before anything is sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from enum import StrEnum
+from typing import Any, Protocol
 
 import httpx
 
@@ -19,6 +28,75 @@ from kraken.errors import KrakenError, KrakenResponseError, KrakenTransportError
 logger = logging.getLogger("kraken.http")
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+THROTTLED_CODE = b"KT-CT-1199"
+
+
+class RequestKind(StrEnum):
+    USER = "user"
+    """A customer is waiting on it (a tap, a message, the sign-in callback)."""
+    BACKGROUND = "background"
+    """Nobody is waiting right now (the notifier's looks): may be deferred."""
+
+
+request_kind: ContextVar[RequestKind] = ContextVar("request_kind", default=RequestKind.USER)
+
+
+@contextlib.contextmanager
+def background_requests() -> Iterator[None]:
+    """Kraken requests made inside are background work for the budget."""
+    token = request_kind.set(RequestKind.BACKGROUND)
+    try:
+        yield
+    finally:
+        request_kind.reset(token)
+
+
+class RequestDeferred(Exception):
+    """The budget has no room for this background request now: do it `delay` seconds later.
+    Not a KrakenError: nothing was sent, and the client must not retry it by itself."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"Kraken request budget: defer {delay:.1f}s")
+        self.delay = delay
+
+
+class RequestGate(Protocol):
+    async def before_request(self, kind: RequestKind) -> None:
+        """Return when the request may go; raise RequestDeferred to put it off."""
+
+    async def throttled(self) -> float:
+        """Kraken answered KT-CT-1199: back everyone off."""
+
+    async def recovered(self) -> None:
+        """A request went through after throttling."""
+
+
+class GatedTransport(httpx.AsyncBaseTransport):
+    """The client's transport with the request budget in front of every request."""
+
+    def __init__(self, gate: RequestGate, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._gate = gate
+        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._throttled = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self._gate.before_request(request_kind.get())
+        response = await self._inner.handle_async_request(request)
+        if response.status_code == 429 or response.status_code == 200:
+            body = await response.aread()
+            if response.status_code == 429 or THROTTLED_CODE in body:
+                self._throttled = True
+                pause = await self._gate.throttled()
+                logger.warning("Kraken is throttling us; pausing %.0fs", pause)
+            elif self._throttled:
+                self._throttled = False
+                await self._gate.recovered()
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 CallObserver = Callable[[str, str | None, float], None]
