@@ -7,6 +7,8 @@ import asyncio
 from typing import Any
 
 import pytest
+from arq import Retry
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.alerts import DeviceAlerts, adopt_bound_chats
 from bot.state.alerts import AlertLedger
@@ -208,6 +210,24 @@ async def test_two_workers_looking_at_once_tell_the_news_once(live: InProcessDep
     await outside(d, "alerts", {"message": "Charger offline"})
     outcomes = await asyncio.gather(d.alerts_look(USER), d.alerts_look(USER))
     assert sorted(str(o) for o in outcomes) == ["superseded", "told"]
+    assert await told(d, "Charger offline") == 1
+
+
+async def test_a_look_that_loses_redis_is_retried_and_tells_the_news_then(
+    live: InProcessDeployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = live
+    await outside(d, "alerts", {"message": "Charger offline"})
+
+    async def gone(self: AlertLedger, chat_id: int) -> None:
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(AlertLedger, "told", gone)
+    with pytest.raises(Retry):  # arq runs the same look again after the wait policy's delay
+        await d.alerts_look(USER)
+    monkeypatch.undo()
+    assert await told(d, "Charger offline") == 0
+    assert await d.alerts_look(USER) == "told"
     assert await told(d, "Charger offline") == 1
 
 
