@@ -33,6 +33,7 @@ from dialogs.machine import DEVICE_STATES, State, Trigger, allows, fire
 from dialogs.render.devices import device_button, device_name
 from dialogs.screen import Button, Delivery, Screen
 from kraken.errors import ErrorCategory, KrakenError
+from kraken.http import RequestDeferred, background_requests
 from kraken.models import Device, DeviceLifecycleStatus
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ class LookOutcome(StrEnum):
     UNDELIVERED = "undelivered"  # Telegram refused: told again at the next look
     STOPPED = "stopped"  # off, unbound, another chat drives the account, no devices left
     SUPERSEDED = "superseded"  # this look's token is not the current one
+    DEFERRED = "deferred"  # the Kraken request budget had no room: look when it says
     RACED = "raced"  # a turn changed what the chat knows while Kraken was read: look again soon
 
 
@@ -174,7 +176,12 @@ class DeviceAlerts:
         the card, say), this look's reading may predate that change: it tells nothing, and the
         next look comes soon."""
         watches = self.turns.watches
-        reading = await self._read(chat_id)
+        deferred_by: float | None = None
+        try:
+            with background_requests():  # the budget may put a look off, never a customer
+                reading = await self._read(chat_id)
+        except RequestDeferred as deferred:
+            reading, deferred_by = LookOutcome.DEFERRED, deferred.delay
         async with self.turns.store.lock(chat_id, ttl=LOCK_TTL):
             if await watches.device_watch_token(chat_id) != token:
                 await watches.ensure_device_look(chat_id)
@@ -189,7 +196,7 @@ class DeviceAlerts:
                 await watches.forget_devices(chat_id, token)
             else:
                 soon = outcome in (LookOutcome.UNDELIVERED, LookOutcome.RACED)
-                await watches.next_device_look(chat_id, token, soon=soon)
+                await watches.next_device_look(chat_id, token, soon=soon, delay=deferred_by)
         return outcome
 
     async def _read(self, chat_id: int) -> _Devices | LookOutcome:
@@ -244,7 +251,7 @@ class DeviceAlerts:
         return LookOutcome.NOTHING_NEW if live else LookOutcome.STOPPED
 
     async def read_devices(self, account_number: str, property_id: int | None) -> list[Device]:
-        """The one Kraken call of a look (a shared request budget can be applied here)."""
+        """The one Kraken call of a look: background work for the shared request budget."""
         return list(await self.turns.kraken.devices(account_number, property_id))
 
     # ---- /alerts

@@ -137,16 +137,20 @@ class Watches:
         token = await self._arq.hget(self._keys.device_watches(), str(chat_id))  # type: ignore[misc]
         return token.decode() if token is not None else None
 
-    async def next_device_look(self, chat_id: int, token: str, *, soon: bool = False) -> bool:
+    async def next_device_look(
+        self, chat_id: int, token: str, *, soon: bool = False, delay: float | None = None
+    ) -> bool:
         """From the look `token`, queue the next one; False when `token` is no longer current
-        (that chain was stopped or replaced). Hold the chat lock."""
+        (that chain was stopped or replaced). Hold the chat lock. `delay` overrides the
+        policy (the Kraken request budget said when)."""
         following = secrets.token_hex(6)
         advanced = await self._arq.eval(  # type: ignore[misc]
             _ADVANCE_IF_TOKEN, 1, self._keys.device_watches(), str(chat_id), token, following
         )
         if not advanced:
             return False
-        await self._enqueue_devices(chat_id, following, self.policy.alerts_delay(soon))
+        wait = self.policy.alerts_delay(soon) if delay is None else delay
+        await self._enqueue_devices(chat_id, following, wait)
         return True
 
     async def ensure_device_look(self, chat_id: int) -> None:

@@ -4,6 +4,7 @@ through the real bot, the Telegram emulator and the Kraken sandbox's outside-wor
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from bot.alerts import DeviceAlerts, adopt_bound_chats
 from bot.state.alerts import AlertLedger
 from harness.deployment import KRAKEN_BASE, InProcessDeployment
+from kraken.http import RequestDeferred, RequestKind, request_kind
 from tests.bot.inproc.conftest import ACCOUNT, USER
 from tests.bot.inproc.test_live_message import choose
 
@@ -229,6 +231,29 @@ async def test_a_look_that_loses_redis_is_retried_and_tells_the_news_then(
     assert await told(d, "Charger offline") == 0
     assert await d.alerts_look(USER) == "told"
     assert await told(d, "Charger offline") == 1
+
+
+async def test_a_look_is_background_work_the_request_budget_may_put_off(
+    live: InProcessDeployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = live
+    kinds: list[RequestKind] = []
+
+    async def no_room(self: DeviceAlerts, account: str, prop: int | None) -> list[Any]:
+        kinds.append(request_kind.get())
+        raise RequestDeferred(120.0)
+
+    monkeypatch.setattr(DeviceAlerts, "read_devices", no_room)
+    assert await d.alerts_look(USER) == "deferred"
+    assert kinds == [RequestKind.BACKGROUND]
+    token = await d.runtime.watches.device_watch_token(USER)
+    assert token is not None
+    job = d.runtime.keys.device_watch_job(USER, token)
+    due_ms = await d.runtime.redis.client.zscore(d.runtime.keys.job_queue(), job)
+    assert due_ms is not None
+    assert 100 < due_ms / 1000 - time.time() <= 120  # when the budget said, not in 30 minutes
+    monkeypatch.undo()
+    assert await d.alerts_look(USER) == "nothing new"
 
 
 async def test_a_restarted_worker_re_arms_the_looks_lost_from_the_queue(
