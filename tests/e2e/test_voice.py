@@ -30,6 +30,18 @@ async def tap(user: User, label: str, expect: str) -> SimMessage:
     return await user.wait_text(expect)
 
 
+async def say_value(user: User, words: str, value: str, expect: str) -> SimMessage:
+    """Say an input step's answer: acted on when the reading is sure, else offered as a
+    button (never acted on unasked), which the customer taps."""
+    heard = await say(user, words, expect="I heard")
+    if "Did you mean" in heard.text:
+        assert value in heard.labels
+        await tap(user, value, expect=expect)
+    else:
+        assert heard.text == f"🎙 I heard: “{value}”"
+    return await user.wait_text(expect)
+
+
 async def spoken_replies(user: User) -> int:
     return sum(1 for m in await user.bot_messages() if m.voice)
 
@@ -61,11 +73,8 @@ async def test_a_heat_pump_goes_live_by_voice_alone(linked: User) -> None:
 async def test_a_charger_serial_number_and_a_ready_by_time_by_voice(linked: User) -> None:
     await linked.choose("Electric car or charger", "Fiat", "500e", "Wallbox", "Pulsar Plus 7kW")
     await linked.wait_text("serial number")
-    asked = await say(linked, "w b one two three four five six seven eight", expect="I heard")
-    if "Did you mean" in asked.text:  # an unsure reading is offered, never acted on
-        assert SERIAL in asked.labels
-        await tap(linked, SERIAL, expect="One more thing first")
-    action = await linked.wait_text("One more thing first")
+    words = "w b one two three four five six seven eight"
+    action = await say_value(linked, words, SERIAL, expect="One more thing first")
     assert SERIAL in action.text
 
     heard = await say(linked, "done", expect="I heard")
@@ -75,6 +84,4 @@ async def test_a_charger_serial_number_and_a_ready_by_time_by_voice(linked: User
 
     await tap(linked, "Manage", expect="Weekdays:")
     await tap(linked, "Weekdays", expect="Tap a new ready-by time")
-    heard = await say(linked, "seven thirty", expect="I heard: “07:30”")
-    saved = await linked.wait_new_message("by 07:30", after=heard.id)
-    assert "Weekdays: 80% by 07:30" in saved.text
+    await say_value(linked, "seven thirty", "07:30", expect="Weekdays: 80% by 07:30")

@@ -49,6 +49,21 @@ async def spoken(d: InProcessDeployment) -> None:
     await d.runtime.voice.settled()
 
 
+async def say_value(d: InProcessDeployment, words: str, value: str) -> None:
+    """Say an input step's answer: acted on when the reading is sure, else offered as a
+    button carrying the value by reference (never acted on unasked), which is tapped."""
+    await say(d, words)
+    shown = [m for m in await bot_messages(d) if not m.voice]
+    asked = next(m for m in reversed(shown) if HEARD in m.text)
+    if "Did you mean" in asked.text:
+        assert value in asked.labels
+        assert all(value not in (b.callback_data or "") for row in asked.buttons for b in row)
+        await d.user_taps(USER, value)
+        await spoken(d)
+    else:
+        assert asked.text == f"{HEARD}: “{value}”"
+
+
 async def bot_messages(d: InProcessDeployment, user: int = USER) -> list[SimMessage]:
     return [m for m in await d.sim.transcript(user) if m.sender == "bot"]
 
@@ -259,14 +274,7 @@ async def test_a_spoken_serial_number_answers_the_input_step(started: InProcessD
     await d.user_taps(USER, "Pulsar Plus 7kW")
     assert "serial number" in await newest_text(d)
 
-    await say(d, "w b one two three four five six seven eight")
-    shown = [m for m in await bot_messages(d) if not m.voice][-1]
-    if "Did you mean" in shown.text:
-        assert "WB12345678" in shown.labels
-        assert all("WB12345678" not in (b.callback_data or "") for r in shown.buttons for b in r)
-        await d.user_taps(USER, "WB12345678")
-    else:
-        assert f"{HEARD}: “WB12345678”" in [m.text for m in await bot_messages(d)]
+    await say_value(d, "w b one two three four five six seven eight", "WB12345678")
     assert "One more thing first" in await newest_text(d)
     assert "WB12345678" in await newest_text(d)
 
@@ -278,10 +286,9 @@ async def test_a_spoken_ready_by_time_and_target_set_the_schedule(
     await car_is_live(d)
     await d.user_taps(USER, "Manage")
     await d.user_taps(USER, "Weekdays")
-    await say(d, "seven thirty")
-    assert f"{HEARD}: “07:30”" in [m.text for m in await bot_messages(d)]
+    await say_value(d, "seven thirty", "07:30")
     assert "80% by 07:30" in await newest_text(d)
-    await say(d, "ninety percent")
+    await say_value(d, "ninety percent", "90%")
     assert "90% by 07:30" in await newest_text(d)
     (car,) = [x for x in await d.runtime.kraken.devices(ACCOUNT, 1) if x.is_live]
     assert car.preferences is not None
