@@ -23,6 +23,7 @@ import httpx
 from bench.front import Chat, Front
 from bot.web import SECRET_HEADER
 
+TRIES = 3
 # What counts as answered for one update of a chat, given its state when the update left.
 Answered = Callable[[Chat, int], bool]
 
@@ -38,6 +39,20 @@ def _after(answered: Answered, answers_before: int, chat: Chat) -> bool:
 def showing(label: str) -> Answered:
     """Answered once a button like `label` is on the customer's screen."""
     return lambda chat, _before: chat.button(label) is not None
+
+
+async def _post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> None:
+    """POST an update; a connection the server closed while idle is retried on a fresh one
+    (the webhook drops a second delivery of an update it has, so a retry is harmless)."""
+    for attempt in range(1, TRIES + 1):
+        try:
+            response = await http.post(url, content=body, headers=headers)
+        except httpx.TransportError:
+            if attempt == TRIES:
+                raise
+            continue
+        response.raise_for_status()
+        return
 
 
 @dataclass
@@ -83,8 +98,7 @@ class Driver:
                     async with gate:
                         before = chat.answers
                         started = time.perf_counter()
-                        response = await http.post(next(turn), content=body, headers=headers)
-                        response.raise_for_status()
+                        await _post(http, next(turn), body, headers)
                         await self.front.wait(
                             chat_id, functools.partial(_after, answered, before), self.timeout
                         )
