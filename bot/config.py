@@ -72,7 +72,8 @@ def _plain_seconds(value: object) -> object:
 def _positive_up_to(days: int) -> AfterValidator:
     def check(value: timedelta) -> timedelta:
         if not timedelta(0) < value <= timedelta(days=days):
-            raise ValueError(f"must be more than 0 and at most {days} days")
+            unit = "day" if days == 1 else "days"
+            raise ValueError(f"must be more than 0 and at most {days} {unit}")
         return value
 
     return AfterValidator(check)

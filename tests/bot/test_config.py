@@ -73,6 +73,14 @@ def test_durations_read_plain_seconds_and_iso_8601(
     assert getattr(load_settings(), name.lower()) == expected
 
 
+def test_device_alerts_are_looked_at_every_half_hour_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().alerts_every == timedelta(minutes=30)
+    monkeypatch.setenv("ALERTS_EVERY", "PT10M")
+    assert load_settings().alerts_every == timedelta(minutes=10)
+
+
 @pytest.mark.parametrize(
     ("name", "raw", "rule"),
     [
@@ -86,6 +94,8 @@ def test_durations_read_plain_seconds_and_iso_8601(
         ("BINDING_TTL", "P401D", "must be more than 0 and at most 400 days"),
         ("BINDING_TTL", "-P1D", "must be more than 0 and at most 400 days"),
         ("BINDING_TTL", "ninety days", "not a duration (seconds or ISO 8601, e.g. P7D)"),
+        ("ALERTS_EVERY", "0", "must be more than 0 and at most 1 day"),
+        ("ALERTS_EVERY", "P2D", "must be more than 0 and at most 1 day"),
     ],
 )
 def test_durations_out_of_bounds_name_the_setting_and_rule_not_the_value(
