@@ -132,10 +132,15 @@ class ChatBindings:
 
 
 async def revoke_chat(redis: Redis, keys: KeySpace, chat_id: int) -> Binding | None:
-    """Support's "revoke this chat": the chat loses its account, its conversation and its
-    watches, so its next message is answered like a stranger's. Returns the old binding."""
+    """Support's "revoke this chat": the chat loses its account, its conversation, its
+    watches and what it was told of its devices (and its /alerts choice), so its next message
+    is answered like a stranger's and no device news reaches it. Returns the old binding."""
     binding = await ChatBindings(redis, keys).unbind(chat_id)
-    await redis.delete(keys.conversation(chat_id))
+    await redis.delete(
+        keys.conversation(chat_id), keys.alerts_told(chat_id), keys.alerts_off(chat_id)
+    )
+    # A device look already queued finds its token gone and stops without reading Kraken.
+    await redis.hdel(keys.device_watches(), str(chat_id))  # type: ignore[misc]
     watches = keys.active_watches()
     async for member, _step in redis.hscan_iter(watches, match=f"{chat_id}|*"):
         await redis.hdel(watches, member)  # type: ignore[misc]
