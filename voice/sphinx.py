@@ -43,7 +43,7 @@ from voice.words import LETTERS, ONES, TENS, spoken
 log = logging.getLogger(__name__)
 
 FRAME_RATE = 100  # pocketsphinx frames per second
-MAX_GRAMMARS = 32
+MAX_GRAMMARS = 128
 # Words people put before or after an answer. Kept few: every extra path is one more thing
 # a short or noisy note can be mistaken for (measured with bench/voice).
 CARRIERS: tuple[str, ...] = ()  # bench/voice: "the", "my", "it's" cost more than they gave
@@ -56,6 +56,7 @@ COMMAND_WEIGHT = 0.1
 CARRIER_WORDS = frozenset({"the", "my", "please"})
 FREE_SEARCH = "_default"  # pocketsphinx's name for the language model it loads by default
 FREE_SETTINGS: dict[str, Any] = {"beam": 1e-30, "wbeam": 1e-20, "maxhmmpf": 3000, "fwdflat": False}
+GRAMMAR_SETTINGS: dict[str, Any] = {}
 NUMBER_WORDS = (*ONES, *TENS[2:], "hundred", "thousand", "oh", "point")
 
 # misaki (hibari's phoneme alphabet) -> CMU phones. Two-character entries first.
@@ -299,7 +300,7 @@ class PocketSphinxRecogniser:
         if self._decoder is None:
             from pocketsphinx import Decoder  # type: ignore[import-untyped]
 
-            self._decoder = Decoder(loglevel="FATAL", lm=None)
+            self._decoder = Decoder(loglevel="FATAL", lm=None, **GRAMMAR_SETTINGS)
             self._cmn = self._decoder.get_cmn()
         return self._decoder
 

@@ -12,12 +12,15 @@ and for input steps the `Shape` of the answer (digits of a serial number, a time
   `match.candidates` (at most three) as buttons.
 - NOTHING: nothing fits; say so and show the screen again.
 
-`match_heard(heard, expectation)` does the same for a recogniser's n-best list, weighing each
-hypothesis by its confidence, so an unsure recognition asks rather than acts.
+`match_heard(heard, expectation, snr_db=...)` does the same for a recogniser's n-best list; its
+confidence is a calibrated probability that the heard option is the one meant (`CALIBRATION`,
+fitted on the bench's TUNE split from the posterior, the n-best agreement, the note's SNR and
+the kind of answer), so an unsure recognition asks rather than acts.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -34,16 +37,47 @@ ACT_SCORE = 0.72
 MARGIN = 0.12
 CONFIRM_SCORE = 0.5
 MAX_CANDIDATES = 3
-# Speech: the recogniser's confidence in the option (see match_heard) must reach SPEECH_ACT
-# to act without asking; below SPEECH_CONFIRM the note is treated as not understood. Chosen
-# with bench/voice: lower thresholds act on more clean notes but on wrong options in noise.
-SPEECH_ACT = 0.9
+# Speech: below SPEECH_CONFIRM (the recogniser's own belief, see match_heard) a note is treated
+# as not understood; whether it is acted on is for CALIBRATION to say.
 SPEECH_CONFIRM = 0.35
-# A note whose speech stands less than NOISY_SNR_DB above its background is judged strictly:
-# options need SPEECH_ACT_NOISY, and commands ("back", "cancel": what noise is most often
-# taken for, and the costliest to act on by mistake) are always confirmed.
-NOISY_SNR_DB = 25.0  # as voice.audio.snr_db measures it (peaks over floor): about 18 dB mean SNR
-SPEECH_ACT_NOISY = 0.95
+# voice.audio.snr_db of a note with no measurable background (and of text, which has none).
+CLEAN_SNR_DB = 40.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the recogniser says about the option it heard, as numbers a calibration weighs."""
+
+    posterior: float  # the best path's mean word posterior (its lattice)
+    agreement: float  # the share of its n-best list naming the same option
+    snr_db: float  # speech over background (voice.audio.snr_db), capped at CLEAN_SNR_DB
+    command: bool  # the option is a command word ("back", "help": what noise is taken for)
+    value: bool  # an input value (digits, a time)
+
+    def vector(self) -> tuple[float, ...]:
+        snr = min(max(self.snr_db, 0.0), CLEAN_SNR_DB) / 10
+        return (self.posterior, self.agreement, snr, float(self.command), float(self.value))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """P(the heard option is the one meant) = logistic(weights . evidence + bias), and the
+    probability at which a note is acted on without asking.
+
+    Fitted by `python -m bench.voice --fit` on the bench's TUNE split (other voices, speeds
+    and noise than the EVAL split it reports), with `act` the lowest threshold that acts on
+    no more than half a percent of wrong options there."""
+
+    weights: tuple[float, ...]
+    bias: float
+    act: float
+
+    def probability(self, evidence: Evidence) -> float:
+        total = self.bias + sum(w * x for w, x in zip(self.weights, evidence.vector(), strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, total))))
+
+
+CALIBRATION = Calibration(weights=(4.86, 6.35, 0.03, -3.98, -4.51), bias=-3.61, act=0.88)
 
 
 class Verdict(StrEnum):
@@ -322,18 +356,18 @@ def _distinct(ranked: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def match_heard(heard: Heard, expectation: Expectation, *, snr_db: float | None = None) -> Match:
-    """A recogniser's answer against the screen. The best hypothesis is matched as text; the
-    recogniser's confidence in the option it names is the larger of its posterior
-    (`details["posterior"]`) and the share of its n-best list that names the same option.
-    Act only when the text match is clear and that confidence reaches SPEECH_ACT; otherwise
-    offer what the best hypothesis and the runners-up name. `snr_db` (voice.audio.snr_db)
-    makes a noisy note's bar higher."""
-    if not heard.hypotheses:
-        return Match(Verdict.NOTHING)
+Votes = dict[tuple[Kind, str], float]
+Named = dict[tuple[Kind, str], Candidate]
+
+
+def speech_evidence(
+    heard: Heard, expectation: Expectation, snr_db: float | None = None
+) -> tuple[Match, Evidence | None, Votes, Named]:
+    """The best hypothesis matched as text, the evidence for the option it names (None when
+    it names nothing), and the n-best list's votes per option with the candidate each names."""
     first = match_text(heard.text, expectation)
-    votes: dict[tuple[Kind, str], float] = {}
-    named: dict[tuple[Kind, str], Candidate] = {}
+    votes: Votes = {}
+    named: Named = {}
     for index, hypothesis in enumerate(heard.hypotheses):
         match = first if index == 0 else match_text(hypothesis.text, expectation)
         if match.verdict is Verdict.NOTHING or match.best is None:
@@ -342,13 +376,39 @@ def match_heard(heard: Heard, expectation: Expectation, *, snr_db: float | None 
         votes[key] = votes.get(key, 0.0) + hypothesis.confidence
         named.setdefault(key, match.best)
     best = first.best
-    agreement = votes.get((best.kind, best.key), 0.0) if best is not None else 0.0
-    confidence = min(1.0, max(heard.details.get("posterior", 0.0), agreement))
-    noisy = snr_db is not None and snr_db < NOISY_SNR_DB
-    bar = SPEECH_ACT_NOISY if noisy else SPEECH_ACT
-    if noisy and best is not None and best.kind is Kind.COMMAND:
-        bar = float("inf")
-    if first.verdict is Verdict.ACT and best is not None and confidence >= bar:
+    if best is None:
+        return first, None, votes, named
+    evidence = Evidence(
+        posterior=heard.details.get("posterior", 0.0),
+        agreement=min(1.0, votes.get((best.kind, best.key), 0.0)),
+        snr_db=CLEAN_SNR_DB if snr_db is None else snr_db,
+        command=best.kind is Kind.COMMAND,
+        value=best.kind is Kind.VALUE,
+    )
+    return first, evidence, votes, named
+
+
+def match_heard(
+    heard: Heard,
+    expectation: Expectation,
+    *,
+    snr_db: float | None = None,
+    calibration: Calibration | None = None,
+) -> Match:
+    """A recogniser's answer against the screen. The best hypothesis is matched as text; the
+    note is acted on only when that match is clear and the calibrated probability that it is
+    right (CALIBRATION: from the posterior, the n-best agreement, how noisy the note is and
+    whether it names a command) reaches the calibration's bar. Otherwise the options the best
+    hypothesis and the runners-up name are offered, or nothing when the recogniser's own
+    belief is below SPEECH_CONFIRM. `snr_db` is voice.audio.snr_db of the note."""
+    if not heard.hypotheses:
+        return Match(Verdict.NOTHING)
+    calibration = calibration or CALIBRATION
+    first, evidence, votes, named = speech_evidence(heard, expectation, snr_db)
+    best = first.best
+    belief = max(evidence.posterior, evidence.agreement) if evidence is not None else 0.0
+    confidence = calibration.probability(evidence) if evidence is not None else 0.0
+    if first.verdict is Verdict.ACT and best is not None and confidence >= calibration.act:
         return Match(
             Verdict.ACT, (replace(best, score=round(confidence, 4)),), confidence, heard.text
         )
@@ -356,7 +416,7 @@ def match_heard(heard: Heard, expectation: Expectation, *, snr_db: float | None 
     for key, share in sorted(votes.items(), key=lambda item: -item[1]):
         if share >= SPEECH_CONFIRM / 2 and all((c.kind, c.key) != key for c in offered):
             offered.append(named[key])
-    if not offered or max(confidence, *votes.values(), 0.0) < SPEECH_CONFIRM:
+    if not offered or max(belief, *votes.values(), 0.0) < SPEECH_CONFIRM:
         return Match(Verdict.NOTHING, (), confidence, heard.text)
     return Match(Verdict.CONFIRM, tuple(offered[:MAX_CANDIDATES]), confidence, heard.text)
 

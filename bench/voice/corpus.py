@@ -3,24 +3,37 @@
 Screens come from the Kraken sandbox's catalog (makes, models, battery sizes) and the English
 catalog of the bot (button labels), built the way the list screens label options (years, then
 the battery size to tell variants apart). Each utterance is what a customer would say for one
-option, command or input value, synthesised with hibari at several speeds and in three voices
-(its shipped voice and two derived from it by moving pitch and formants: a lower, male-like one
-and a higher one), encoded as OGG/Opus like a Telegram voice note, optionally with background
-noise (pink noise like a fan or road, and babble of reversed speech) at a fixed SNR.
+option, command or input value, synthesised with hibari (its one shipped voice, made into
+others by moving pitch and formants) at several speeds, optionally mixed with background noise
+at a fixed SNR, and encoded as Telegram's apps record voice notes (OGG/Opus, 16 kHz, 16 kbit/s:
+voice.audio.TELEGRAM_RECORDER).
+
+Two disjoint splits, so nothing is tuned on the figures it reports:
+- `EVAL` (what `python -m bench.voice` reports): voices heart / low / high, speeds 0.85 / 1.0 /
+  1.2, one set of noise recordings and seeds;
+- `TUNE` (what thresholds and settings were chosen on): other voices spanning a range a little
+  wider than EVAL's (so a calibration fitted there is not surprised by EVAL's extremes), other
+  speeds, other babble sentences and noise seeds.
+
+Noise is a background a customer next to a car or a heat pump has (one scene per note, in
+turn): street traffic, a café's babble (several talkers), a fan or heat pump unit, and a single
+competing talker (a radio or someone nearby: the hardest, speech against speech). The SNR is
+the speech's active level (samples above 2% of its peak) over the noise's mean level.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 from babel.messages.pofile import read_po
 
-from voice.audio import encode_ogg_opus, float_to_pcm
+from voice.audio import TELEGRAM_RECORDER, encode_ogg_opus, float_to_pcm
 from voice.understand import Choice, Command, Expectation, Shape, ShapeKind
 from voice.words import spoken
 
@@ -56,8 +69,62 @@ class Voice:
     formants: float  # spectral envelope stretch (< 1: longer vocal tract, deeper)
 
 
-VOICES = (Voice("heart", 1.0, 1.0), Voice("low", 0.62, 0.87), Voice("high", 1.18, 1.07))
-SPEEDS = (0.85, 1.0, 1.2)
+class Scene(StrEnum):
+    """Backgrounds mixed under a noisy note."""
+
+    STREET = "street"  # traffic rumble with cars passing
+    CAFE = "cafe"  # babble of six talkers
+    FAN = "fan"  # a fan or heat pump unit: broadband whoosh and motor hum
+    TALKER = "talker"  # one competing voice, reversed so it says nothing the grammar knows
+
+
+@dataclass(frozen=True)
+class Split:
+    """Who speaks, how fast, and the noise they speak in."""
+
+    name: str
+    voices: tuple[Voice, ...]
+    speeds: tuple[float, ...]
+    seed: int
+    babble: tuple[str, ...]  # sentences the background talkers say (reversed)
+
+
+EVAL = Split(
+    "eval",
+    (Voice("heart", 1.0, 1.0), Voice("low", 0.62, 0.87), Voice("high", 1.18, 1.07)),
+    (0.85, 1.0, 1.2),
+    11,
+    (
+        "The meter reading is due on Tuesday and the charger light is green again.",
+        "We drove down to the coast last weekend and the traffic was terrible.",
+        "Could you pass me the sugar, and is there any more coffee in the pot?",
+        "The kids have football practice at four, so I will pick them up after work.",
+        "Honestly I think the new kitchen looks great, but the bill was enormous.",
+        "She said the train was cancelled again, so everyone took the bus instead.",
+    ),
+)
+TUNE = Split(
+    "tune",
+    (
+        Voice("bass", 0.66, 0.89),
+        Voice("tenor", 0.85, 0.95),
+        Voice("alto", 1.1, 1.04),
+        Voice("treble", 1.24, 1.09),
+    ),
+    (0.92, 1.1),
+    29,
+    (
+        "My neighbour bought an electric bike and now rides it everywhere in town.",
+        "The restaurant on the corner closes early on Sundays during the winter.",
+        "I left my umbrella at the office, which is typical when it starts raining.",
+        "There is a concert in the park on Saturday if the weather stays dry.",
+        "He fixed the washing machine himself after watching a few videos online.",
+        "Our flight was delayed by two hours, so we had lunch at the airport.",
+    ),
+)
+SPLITS = {split.name: split for split in (EVAL, TUNE)}
+VOICES = EVAL.voices
+SPEEDS = EVAL.speeds
 
 
 def _messages() -> dict[str, str]:
@@ -202,6 +269,7 @@ class Utterance:
     snr_db: float | None  # None: clean
     ogg: bytes
     seconds: float
+    scene: Scene | None = None
 
 
 class Speaker:
@@ -247,42 +315,94 @@ def _warp(spectrum: np.ndarray, factor: float) -> np.ndarray:
 
 
 def pink_noise(samples: int, rng: np.random.Generator) -> np.ndarray:
-    white = rng.standard_normal(samples)
-    spectrum = np.fft.rfft(white)
-    spectrum /= np.sqrt(np.arange(1, len(spectrum) + 1))
+    return _coloured(samples, rng, 0.5)
+
+
+def _coloured(samples: int, rng: np.random.Generator, exponent: float) -> np.ndarray:
+    """Noise whose power falls as 1/f**(2*exponent): 0.5 pink, 1 brown."""
+    spectrum = np.fft.rfft(rng.standard_normal(samples))
+    spectrum /= np.arange(1, len(spectrum) + 1) ** exponent
     noise: np.ndarray = np.fft.irfft(spectrum, samples)
-    return noise
+    scaled: np.ndarray = noise / (np.std(noise) + 1e-9)
+    return scaled
 
 
-def add_noise(
-    audio: np.ndarray, babble: np.ndarray, snr_db: float, rng: np.random.Generator
+def _envelope(samples: int, rng: np.random.Generator, hz: float, depth: float) -> np.ndarray:
+    """A slow random swell between 1 - depth and 1 (passing cars, a fan's gusts)."""
+    knots = max(2, int(samples / TTS_RATE * hz) + 2)
+    points = rng.uniform(1 - depth, 1.0, knots)
+    curve: np.ndarray = np.interp(np.linspace(0, knots - 1, samples), np.arange(knots), points)
+    return curve
+
+
+def _talk(babble: list[np.ndarray], samples: int, rng: np.random.Generator) -> np.ndarray:
+    source = babble[int(rng.integers(0, len(babble)))]
+    start = int(rng.integers(0, max(1, len(source) - samples)))
+    return np.resize(source[start:], samples)
+
+
+def scene_noise(
+    scene: Scene, samples: int, babble: list[np.ndarray], rng: np.random.Generator
 ) -> np.ndarray:
-    """Mix in pink noise and babble (reversed speech) so speech sits `snr_db` above them."""
-    pink = pink_noise(len(audio), rng)
-    start = int(rng.integers(0, max(1, len(babble) - len(audio))))
-    talk = np.resize(babble[start:], len(audio))
-    noise = pink / (np.std(pink) + 1e-9) + 0.8 * talk / (np.std(talk) + 1e-9)
+    """`samples` of background for `scene`, at unit level."""
+    seconds = np.arange(samples) / TTS_RATE
+    if scene is Scene.STREET:
+        rumble = _coloured(samples, rng, 1.0) + 0.5 * pink_noise(samples, rng)
+        noise = rumble * _envelope(samples, rng, 0.7, 0.7)
+    elif scene is Scene.CAFE:
+        noise = sum(
+            (_talk(babble, samples, rng) for _ in range(6)), start=np.zeros(samples)
+        ) + 0.3 * pink_noise(samples, rng)
+    elif scene is Scene.FAN:
+        hum = float(rng.uniform(90, 130))
+        motor = sum(
+            np.sin(2 * np.pi * hum * k * seconds + rng.uniform(0, 6)) / k for k in (1, 2, 3)
+        )
+        noise = pink_noise(samples, rng) * _envelope(samples, rng, 2.0, 0.2) + 0.5 * motor
+    else:
+        noise = _talk(babble, samples, rng) + 0.5 * pink_noise(samples, rng)
+    out: np.ndarray = noise / (np.std(noise) + 1e-9)
+    return out
+
+
+def add_noise(audio: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """Mix `noise` under `audio` so the speech's active level is `snr_db` above it."""
     speech_power = np.mean(audio[np.abs(audio) > 0.02 * np.max(np.abs(audio))] ** 2)
-    noise *= np.sqrt(speech_power / (10 ** (snr_db / 10))) / (np.std(noise) + 1e-9)
+    noise = noise * np.sqrt(speech_power / (10 ** (snr_db / 10))) / (np.std(noise) + 1e-9)
     mixed: np.ndarray = audio + noise
     return mixed / max(1.0, float(np.max(np.abs(mixed))))
 
 
-def utterances(count: int, snrs: tuple[float, ...], seed: int = 11) -> Iterator[Utterance]:
-    """`count` clean utterances (cycling through the prompts with different voices and
-    speeds), each also with noise at every SNR in `snrs`."""
-    rng = np.random.default_rng(seed)
+def utterances(
+    count: int,
+    snrs: tuple[float, ...],
+    split: Split = EVAL,
+    *,
+    keep: Callable[[Prompt], bool] = lambda prompt: True,
+) -> Iterator[Utterance]:
+    """`count` clean utterances (cycling through the prompts with the split's voices and
+    speeds), each also with noise at every SNR in `snrs` (the scenes in turn)."""
+    rng = np.random.default_rng(split.seed)
     speaker = Speaker()
-    babble_text = "The meter reading is due on Tuesday and the charger light is green again."
-    babble = speaker.say(babble_text, VOICES[0], 1.0, seed)[::-1].copy()
+    babble = [
+        speaker.say(text, split.voices[i % len(split.voices)], 1.0, split.seed + i)[::-1].copy()
+        for i, text in enumerate(split.babble)
+    ]
+    scenes = list(Scene)
     every = prompts()
     for index in range(count):
         prompt = every[index % len(every)]
+        if not keep(prompt):
+            continue
         cycle = index // len(every)
-        voice = VOICES[(index + cycle) % len(VOICES)]
-        speed = SPEEDS[(index // len(VOICES) + cycle) % len(SPEEDS)]
-        audio = speaker.say(prompt.text, voice, speed, seed + index)
-        for snr in (None, *snrs):
-            sound = audio if snr is None else add_noise(audio, babble, snr, rng)
-            ogg = encode_ogg_opus(float_to_pcm(sound), TTS_RATE)
-            yield Utterance(prompt, voice.name, speed, snr, ogg, len(sound) / TTS_RATE)
+        voice = split.voices[(index + cycle) % len(split.voices)]
+        speed = split.speeds[(index // len(split.voices) + cycle) % len(split.speeds)]
+        audio = speaker.say(prompt.text, voice, speed, split.seed + index)
+        for position, snr in enumerate((None, *snrs)):
+            scene = None if snr is None else scenes[(index + position) % len(scenes)]
+            if scene is None or snr is None:
+                sound = audio
+            else:
+                sound = add_noise(audio, scene_noise(scene, len(audio), babble, rng), snr)
+            ogg = encode_ogg_opus(float_to_pcm(sound), TTS_RATE, TELEGRAM_RECORDER)
+            yield Utterance(prompt, voice.name, speed, snr, ogg, len(sound) / TTS_RATE, scene)

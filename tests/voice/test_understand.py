@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from voice.understand import (
+    CALIBRATION,
     Choice,
     Command,
+    Evidence,
     Expectation,
     Heard,
     Hypothesis,
@@ -182,23 +186,48 @@ def test_speech_acts_only_when_the_recogniser_is_sure() -> None:
     assert match_heard(Heard(), expectation).verdict is Verdict.NOTHING
 
 
-def test_the_posterior_or_the_n_best_agreement_can_make_speech_sure() -> None:
+def test_agreement_across_the_n_best_list_makes_speech_sure_and_the_posterior_adds_to_it() -> None:
     expectation = Expectation.of(MAKES, LIST)
     split = Heard(
         (Hypothesis("tesla", 0.5), Hypothesis("the tesla", 0.45), Hypothesis("honda", 0.05))
     )
     assert match_heard(split, expectation).verdict is Verdict.ACT  # 95% of the list: Tesla
-    posterior = Heard((Hypothesis("tesla", 0.3),), details={"posterior": 0.97})
-    assert match_heard(posterior, expectation).verdict is Verdict.ACT
+    torn = (Hypothesis("tesla", 0.45), Hypothesis("honda", 0.4), Hypothesis("the tesla", 0.05))
+    unsure = match_heard(Heard(torn, details={"posterior": 0.3}), expectation)
+    assert unsure.verdict is Verdict.CONFIRM
+    surer = match_heard(Heard(torn, details={"posterior": 0.95}), expectation)
+    assert surer.confidence > unsure.confidence
 
 
-def test_noisy_notes_confirm_commands_and_need_more_certainty() -> None:
+def test_command_words_need_more_certainty_than_options() -> None:
+    """Command words ("back", "help") are what noise is most often taken for: the same
+    evidence that acts on an option asks before going back."""
     expectation = Expectation.of(MAKES, LIST)
-    back = Heard((Hypothesis("go back", 1.0),))
-    assert match_heard(back, expectation, snr_db=40).verdict is Verdict.ACT
-    noisy_back = match_heard(back, expectation, snr_db=15)
-    assert noisy_back.verdict is Verdict.CONFIRM
-    assert [(c.kind, c.key) for c in noisy_back.candidates] == [(Kind.COMMAND, "back")]
-    fairly_sure = Heard((Hypothesis("tesla", 0.92),))
-    assert match_heard(fairly_sure, expectation, snr_db=40).verdict is Verdict.ACT
-    assert match_heard(fairly_sure, expectation, snr_db=15).verdict is Verdict.CONFIRM
+    back = match_heard(
+        Heard((Hypothesis("go back", 0.7),), details={"posterior": 0.7}), expectation
+    )
+    assert back.verdict is Verdict.CONFIRM
+    assert [(c.kind, c.key) for c in back.candidates] == [(Kind.COMMAND, "back")]
+    tesla = match_heard(Heard((Hypothesis("tesla", 0.7),), details={"posterior": 0.7}), expectation)
+    assert tesla.verdict is Verdict.ACT
+    sure_back = Heard((Hypothesis("go back", 1.0),), details={"posterior": 0.95})
+    assert match_heard(sure_back, expectation).verdict is Verdict.ACT
+
+
+def test_a_low_snr_answer_the_recogniser_is_torn_about_asks_with_both_options() -> None:
+    expectation = Expectation.of(MAKES, LIST)
+    torn = Heard(
+        (Hypothesis("tesla", 0.45), Hypothesis("honda", 0.4), Hypothesis("the tesla", 0.05)),
+        details={"posterior": 0.3},
+    )
+    asked = match_heard(torn, expectation, snr_db=12)
+    assert asked.verdict is Verdict.CONFIRM
+    assert [c.key for c in asked.candidates] == ["tesla", "honda"]
+    assert asked.confidence < CALIBRATION.act
+
+
+def test_the_calibration_is_a_probability_that_grows_with_the_evidence() -> None:
+    weak = Evidence(posterior=0.2, agreement=0.2, snr_db=10, command=False, value=False)
+    strong = replace(weak, posterior=0.95, agreement=1.0, snr_db=35)
+    assert 0.0 < CALIBRATION.probability(weak) < 0.5 < CALIBRATION.probability(strong) < 1.0
+    assert CALIBRATION.probability(replace(strong, command=True)) < CALIBRATION.probability(strong)
