@@ -73,7 +73,7 @@ class Metrics:
         )
         self.voice_recognition_seconds = Histogram(
             "voice_recognition_seconds",
-            "Time spent decoding and recognising one voice note",
+            "Time from handing a voice note to the recognition workers to its answer",
             buckets=_VOICE_BUCKETS,
             registry=r,
         )

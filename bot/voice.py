@@ -501,8 +501,9 @@ class VoiceChat:
             log.warning("voice note not downloaded for chat %s: %s", chat_id, error)
             await self._tell(chat_id, locale, NoteResult.DOWNLOAD_FAILED)
             return
+        started = time.perf_counter()
         result = await self.pipeline.understand(data, meaning.expectation)
-        self.metrics.voice_recognition_seconds.observe(result.seconds)
+        self.metrics.voice_recognition_seconds.observe(time.perf_counter() - started)
         problem = _problem(result)
         if problem is not None:
             await self._tell(chat_id, locale, problem)

@@ -50,18 +50,26 @@ async def spoken(d: InProcessDeployment) -> None:
 
 
 async def say_value(d: InProcessDeployment, words: str, value: str) -> None:
-    """Say an input step's answer: acted on when the reading is sure, else offered as a
-    button carrying the value by reference (never acted on unasked), which is tapped."""
+    """Say an answer: acted on when the reading is sure ("I heard: “value”"), else offered
+    as a button (never acted on unasked, a value only by reference), which is tapped."""
     await say(d, words)
     shown = [m for m in await bot_messages(d) if not m.voice]
     asked = next(m for m in reversed(shown) if HEARD in m.text)
     if "Did you mean" in asked.text:
-        assert value in asked.labels
+        assert any(value in label for label in asked.labels), asked.labels
         assert all(value not in (b.callback_data or "") for row in asked.buttons for b in row)
         await d.user_taps(USER, value)
         await spoken(d)
     else:
         assert asked.text == f"{HEARD}: “{value}”"
+
+
+async def tap_offered(d: InProcessDeployment, label: str) -> None:
+    """A spoken "yes" to something that cannot be undone is answered with the button to tap
+    ("I need a tap"; or, when the reading was unsure, "Did you mean"), and nothing else."""
+    asked = [m for m in await bot_messages(d) if not m.voice][-1]
+    assert HEARD in asked.text and any(label in offered for offered in asked.labels)
+    assert "I need a tap" in asked.text or "Did you mean" in asked.text
 
 
 async def bot_messages(d: InProcessDeployment, user: int = USER) -> list[SimMessage]:
@@ -155,14 +163,12 @@ async def test_a_spoken_answer_that_fits_several_options_asks_before_acting(
 
 async def test_a_spoken_cancel_needs_a_tap_to_confirm(started: InProcessDeployment) -> None:
     d = started
-    await say(d, "cancel")
+    await say_value(d, "cancel", "Cancel")
     assert "Stop the setup?" in await newest_text(d)  # the engine's own question
     assert await state(d) == "cancel_confirm"
 
     await say(d, "yes")
-    asked = [m for m in await bot_messages(d) if not m.voice][-1]
-    assert f"{HEARD}: “Yes”" in asked.text and "I need a tap" in asked.text
-    assert "Yes" in asked.labels[0]  # the confirmation's own button, to tap
+    await tap_offered(d, "Yes")
     assert await state(d) == "cancel_confirm"  # nothing happened
 
     await d.user_taps(USER, "Yes")
@@ -301,10 +307,9 @@ async def test_spoken_command_words_press_the_screens_own_buttons(
 ) -> None:
     d = started
     await say(d, "heat pump")
-    await say(d, "next")
-    assert f"{HEARD}: “Next”" in [m.text for m in await bot_messages(d)]
+    await say_value(d, "next", "Next")
     assert "Page 2 of 2" in await newest_text(d)
-    await say(d, "help")
+    await say_value(d, "help", "Help")
     assert "How this works" in await newest_text(d)
 
 
@@ -344,3 +349,14 @@ async def test_without_voice_a_voice_note_gets_please_type(
         await d.user_says(USER, "/voice on")
         assert "aren't available here" in await newest_text(d)
         assert await downloads(d) == 0
+
+
+async def test_a_spoken_remove_needs_a_tap_to_confirm(started: InProcessDeployment) -> None:
+    d = started
+    await car_is_live(d)
+    await d.user_says(USER, "/devices")
+    await say_value(d, "remove", "Remove device")
+    assert "Remove Renault Zoe?" in await newest_text(d)  # the engine's own question
+    await say(d, "yes")
+    await tap_offered(d, "Yes")
+    assert [x.is_live for x in await d.runtime.kraken.devices(ACCOUNT, 1)] == [True]
