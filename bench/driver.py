@@ -62,6 +62,8 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     """Wall time from the first POST to the last answer."""
+    unanswered: list[int] = field(default_factory=list)
+    """Chats whose update got no (or not the expected) answer within the driver's timeout."""
 
     @property
     def per_second(self) -> float:
@@ -99,9 +101,13 @@ class Driver:
                         before = chat.answers
                         started = time.perf_counter()
                         await _post(http, next(turn), body, headers)
-                        await self.front.wait(
-                            chat_id, functools.partial(_after, answered, before), self.timeout
-                        )
+                        try:
+                            await self.front.wait(
+                                chat_id, functools.partial(_after, answered, before), self.timeout
+                            )
+                        except TimeoutError:
+                            run.unanswered.append(chat_id)  # this chat goes no further
+                            return
                         run.latencies.append(time.perf_counter() - started)
 
             started = time.perf_counter()

@@ -104,6 +104,8 @@ class Journey:
     live_seconds: float = 0.0
     """From the last sign-in until every chat was LIVE (the notifier's part)."""
     redis_bytes: list[int] = field(default_factory=list)
+    at_sign_in: list[int] = field(default_factory=list)
+    """Chats the updates took to the sign-in button (all of them unless one went unanswered)."""
 
 
 async def sign_in(
@@ -156,7 +158,9 @@ async def onboard(
     starts = {chat: [f"/start {token}"] for chat, token in zip(chats, tokens, strict=True)}
     await run(await say(front, sim, starts), showing(FIRST_SCREEN))
     for label, shows in JOURNEY:
-        await run(await tap(front, sim, chats, label), showing(shows))
+        showing_it = [chat for chat in chats if front.chats[chat].button(label) is not None]
+        await run(await tap(front, sim, showing_it, label), showing(shows))
+    journey.at_sign_in = [chat for chat in chats if front.chats[chat].button(SIGN_IN)]
     return journey
 
 

@@ -55,7 +55,7 @@ async def test_notifier_bench_tells_every_waiting_customer_and_prints_its_figure
 ) -> None:
     f = await measure_waits(USERS, 0.05, 1, redis_url, tmp_path)  # 3-second waits
 
-    assert f.live == USERS and len(f.lags) == USERS
+    assert f.signed_in == f.live == USERS and len(f.lags) == USERS
     assert f.notifier_looks >= USERS  # at least the look that saw each wait end
     assert f.redis_bytes > 0 and f.notifier_cpu_s > 0
     printed = notifier_table(f)
