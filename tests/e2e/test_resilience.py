@@ -134,8 +134,9 @@ async def test_an_expired_link_binds_nothing(
 ) -> None:
     """Issued by support's CLI with a one-second lifetime (HANDOFF_TTL), then left to expire."""
     token = await world.issue_handoff_with_cli(user.account, HANDOFF_TTL="PT1S")
+    # The record may already be gone here on a loaded machine (the CLI process exits after
+    # writing it); "expired", not "unknown", is what shows the link was issued.
     record = KeySpace(world.redis_prefix).handoff(token_hash(token))
-    assert await redis.exists(record)
 
     async def expired() -> bool:
         return not await redis.exists(record)
