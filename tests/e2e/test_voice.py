@@ -24,10 +24,19 @@ async def say(user: User, words: str, expect: str) -> SimMessage:
 
 
 async def tap(user: User, label: str, expect: str) -> SimMessage:
-    """Tap and wait for `expect` (the newest message may be the screen read aloud)."""
+    """Tap, see `expect`, and hear it read out (voice replies are on once the customer has
+    spoken): as a person listening would, the next answer comes after the turn is over."""
+    before = await spoken_replies(user)
     message, exact = await user.button(label)
     await user.sim.tap(user.user_id, exact, message_id=message.id)
-    return await user.wait_text(expect)
+    shown = await user.wait_text(expect)
+
+    async def read_out() -> SimMessage | None:
+        replies = [m for m in await user.bot_messages() if m.voice]
+        return replies[-1] if len(replies) > before else None
+
+    await user.sim.wait_for(read_out, TIMEOUT, user_id=user.user_id)
+    return shown
 
 
 async def say_value(user: User, words: str, value: str, expect: str) -> SimMessage:
