@@ -258,6 +258,9 @@ class Front:
                 access_log=False,
                 lifespan="off",
                 backlog=1024,
+                # Longer than the clients' own keep-alive (httpx: 5 s), so a bot never reuses a
+                # connection the front is closing at that moment (PTB does not retry a send).
+                timeout_keep_alive=75,
             )
             server = uvicorn.Server(config)
             task = asyncio.create_task(server.serve())
