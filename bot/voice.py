@@ -750,6 +750,8 @@ def _filters(text: str, shown: ShownScreen) -> bool:
     what a filter cannot ("model 3 78kwh", "the highland one with 78")."""
     needle = text.strip().casefold()
     options = [b for b in shown.callback_buttons() if _action(b) is Action.CHOOSE]
+    if any(needle == _plain(b.label).casefold() for b in options):
+        return False  # an option's whole name ("tesla" beside "Tesla") is a choice, not a filter
     return bool(needle) and any(needle in b.label.casefold() for b in options)
 
 

@@ -90,10 +90,9 @@ async def state(d: InProcessDeployment, user: int = USER) -> str | None:
 
 
 async def tesla_models(d: InProcessDeployment) -> None:
-    """On to the Tesla models (the make found by typing a filter, as before)."""
+    """On to the Tesla models (typing the make's whole name picks it)."""
     await d.user_taps(USER, "Electric car or charger")
-    await d.user_says(USER, "tesla")  # not on the first page: a filter
-    await d.user_taps(USER, "Tesla")
+    await d.user_says(USER, "tesla")
 
 
 def counted(d: InProcessDeployment, metric: str, **labels: str) -> float:
@@ -140,6 +139,18 @@ async def test_typed_words_pick_an_option_a_filter_cannot_and_ask_when_unsure(
 
     await d.user_says(USER, "model 3 78kwh")  # names one option outright: picked
     assert "Who made your charger?" in await newest_text(d)
+
+
+async def test_typing_an_options_whole_name_picks_it_and_a_part_of_one_filters(
+    started: InProcessDeployment,
+) -> None:
+    d = started
+    await d.user_taps(USER, "Electric car or charger")
+    await d.user_says(USER, "tes")  # part of a name: the list narrowed, nothing chosen
+    assert "Which model is it?" not in await newest_text(d)
+    assert "Tesla" in (await d.sim.transcript(USER))[-1].labels
+    await d.user_says(USER, "TESLA")  # the whole name: chosen
+    assert "Which model is it?" in await newest_text(d)
 
 
 async def test_a_spoken_answer_that_fits_several_options_asks_before_acting(
@@ -273,9 +284,10 @@ async def test_a_spoken_serial_number_answers_the_input_step(started: InProcessD
     carry the value only by reference, and a tap on one answers the step like typing it."""
     d = started
     await d.user_taps(USER, "Electric car or charger")
-    for typed, label in (("fiat", "Fiat"), ("500e", "500e"), ("wallbox", "Wallbox")):
-        await d.user_says(USER, typed)
+    for typed, label in (("fiat", "Fiat"), ("500e", "500e")):
+        await d.user_says(USER, typed)  # a filter (not shown, or part of a name)
         await d.user_taps(USER, label)
+    await d.user_says(USER, "wallbox")  # shown: its whole name picks it
     await d.user_says(USER, "pulsar")
     await d.user_taps(USER, "Pulsar Plus 7kW")
     assert "serial number" in await newest_text(d)
