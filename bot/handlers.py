@@ -278,7 +278,10 @@ class Handlers:
         await self._say(update, screens.unknown_command((await self._chat(update)).locale))
 
     async def unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._say(update, screens.unsupported_message((await self._chat(update)).locale))
+        locale = (await self._chat(update)).locale
+        await self._say(
+            update, screens.unsupported_message(locale, voice=self.voice_chat is not None)
+        )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error

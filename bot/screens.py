@@ -76,8 +76,10 @@ def language_picker(locale: str) -> Screen:
     )
 
 
-def unsupported_message(locale: str) -> Screen:
-    return _send(t(locale, "bot.unsupported_message"))
+def unsupported_message(locale: str, *, voice: bool = False) -> Screen:
+    """`voice`: this deployment listens to voice notes, so only photos and the like are not
+    read (and the customer should hear that speaking works)."""
+    return _send(t(locale, "voice.unsupported_message" if voice else "bot.unsupported_message"))
 
 
 def unknown_command(locale: str) -> Screen:

@@ -178,8 +178,8 @@ async def test_a_voice_note_photo_or_sticker_gets_a_helpful_answer(
         answer = await linked.act(deliver, expect="couldn't fetch that voice note")
         assert "tap a button" in answer.text
         return
-    answer = await linked.act(deliver, expect="I can only read text messages")
-    assert "type your answer or tap one of the buttons" in answer.text
+    answer = await linked.act(deliver, expect="but not photos, stickers or other files")
+    assert "type or say your answer, or tap one of the buttons" in answer.text
 
 
 # ---------------------------------------------------------------- crashes, moves, floods
