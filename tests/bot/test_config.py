@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -144,3 +145,17 @@ def test_the_notifier_pacing_is_still_read_under_its_old_poll_names(
     settings = load_settings()
     assert settings.watch_first_delay == 0.5
     assert settings.watch_give_up_after == timedelta(minutes=10)
+
+
+def test_the_example_environment_documents_every_setting_and_loads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Operators start from .env.example: a setting missing there is a setting nobody finds."""
+    text = (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
+    given = dict(re.findall(r"^([A-Z][A-Z0-9_]+)=(.*)$", text, re.MULTILINE))
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
+    assert sorted({name.upper() for name in Settings.model_fields} - documented) == []
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.kraken_requests_per_hour == int(given["KRAKEN_REQUESTS_PER_HOUR"])
