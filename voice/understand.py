@@ -77,7 +77,7 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, total))))
 
 
-CALIBRATION = Calibration(weights=(4.86, 6.35, 0.03, -3.98, -4.51), bias=-3.61, act=0.88)
+CALIBRATION = Calibration(weights=(4.92, 8.08, 1.52, -4.91, -5.14), bias=-7.07, act=0.8)
 
 
 class Verdict(StrEnum):
