@@ -124,7 +124,7 @@ async def test_a_sticker_gets_a_helpful_answer(started: InProcessDeployment) -> 
         },
     }
     await d.process(Update.de_json(sticker, d.runtime.application.bot))
-    assert "can't use voice notes, photos or stickers" in await newest_text(d)
+    assert "but not photos, stickers or other files" in await newest_text(d)
 
 
 async def test_the_user_hears_back_when_kraken_is_down(started: InProcessDeployment) -> None:
