@@ -159,8 +159,7 @@ class Turns:
         and so does `fresh` (the customer spoke or typed below the live message)."""
         started = time.perf_counter()
         told: list[tuple[int, str]] = []  # (chat, message key) to tell once the lock is free
-        async with self.store.lock(chat_id, ttl=LOCK_TTL):
-            stored = await self.store.load(chat_id)
+        async with self.store.opened(chat_id, ttl=LOCK_TTL) as stored:
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
             if _acts(event) and not await self._drives(chat_id, conv):
                 elsewhere = screens.driven_elsewhere(conv.locale)
@@ -296,8 +295,7 @@ class Turns:
         self, chat_id: int, shown: Sequence[Screen], language_code: str | None = None
     ) -> None:
         """Show bot-level screens (help, errors) and remember the live message they leave."""
-        async with self.store.lock(chat_id, ttl=LOCK_TTL):
-            stored = await self.store.load(chat_id)
+        async with self.store.opened(chat_id, ttl=LOCK_TTL) as stored:
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
             conv = await self._deliver(chat_id, conv, shown, notify=False, aside=True)
             await self._save(chat_id, stored, conv)

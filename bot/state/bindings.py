@@ -66,11 +66,23 @@ def _decode(raw: bytes | str) -> Binding:
     return Binding(account_number=str(data["account"]), property_id=data["property"])
 
 
+# The account's driver is this chat (renewed), or becomes it when nobody drives the account.
+_DRIVES = """
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return 1
+end
+return 0
+"""
+
+
 class ChatBindings:
     def __init__(self, redis: Redis, keys: KeySpace, ttl: timedelta = DEFAULT_BINDING_TTL) -> None:
         self._redis = redis
         self._keys = keys
         self._ttl = ttl
+        self._drives = redis.register_script(_DRIVES)
 
     @property
     def ttl(self) -> timedelta:
@@ -106,13 +118,7 @@ class ChatBindings:
         gone (bound before drivers existed, or expired) is driven by whoever acts first."""
         key = self._keys.account_driver(account_number)
         ttl_ms = int(self._ttl.total_seconds() * 1000)
-        if await self._redis.set(key, str(chat_id), nx=True, px=ttl_ms):
-            return True
-        raw = await self._redis.get(key)
-        if raw is not None and int(raw) == chat_id:
-            await self._redis.pexpire(key, ttl_ms)
-            return True
-        return False
+        return bool(await self._drives(keys=[key], args=[str(chat_id), ttl_ms]))
 
     async def take_over(self, chat_id: int, account_number: str) -> int | None:
         """Make the chat the account's driver; returns the chat that drove it before."""

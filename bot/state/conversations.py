@@ -9,21 +9,38 @@ check makes it harmless when the lock was lost, e.g. a worker paused past the lo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from bot.state.keys import KeySpace
 from bot.state.lock import ChatLock
 
 SCHEMA_VERSION = 1
 DEFAULT_CONVERSATION_TTL = timedelta(days=30)
+
+
+# Write rev N+1 only over rev N (or over nothing, for N = 0), in one round trip. Returns
+# {1} when written, else {0, the stored rev or 0, the stored schema version or 0}.
+_SAVE = """
+local raw = redis.call('GET', KEYS[1])
+local rev, version = 0, 0
+if raw then
+    local stored = cjson.decode(raw)
+    rev, version = tonumber(stored['rev']), tonumber(stored['v'])
+end
+if rev ~= tonumber(ARGV[1]) or version > tonumber(ARGV[3]) then
+    return {0, rev, version}
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+return {1}
+"""
 
 
 class StaleWrite(Exception):
@@ -64,6 +81,7 @@ class ConversationStore:
         self._ttl_ms = int(ttl.total_seconds() * 1000)
         self._clock = clock
         self._schema_version = schema_version
+        self._save = redis.register_script(_SAVE)
 
     @property
     def redis(self) -> Redis:
@@ -98,18 +116,18 @@ class ConversationStore:
             updated=self._clock(),
         )
         key = self._keys.conversation(chat_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(key)
-                current = self._decode(chat_id, await pipe.get(key))
-                current_rev = current.rev if current else 0
-                if current_rev != expected_rev:
-                    raise StaleWrite(chat_id, expected_rev, current_rev or None)
-                pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.set(key, self._encode(stored), px=ttl_ms)
-                await pipe.execute()
-            except WatchError:
-                raise StaleWrite(chat_id, expected_rev, None) from None
+        answer = await self._save(
+            keys=[key],
+            args=[expected_rev, self._encode(stored), self._schema_version, ttl_ms],
+        )
+        if answer[0] != 1:
+            current_rev, version = int(answer[1]), int(answer[2])
+            if version > self._schema_version:
+                raise UnsupportedVersion(
+                    f"chat {chat_id}: stored schema v{version}, this release reads up to "
+                    f"v{self._schema_version}"
+                )
+            raise StaleWrite(chat_id, expected_rev, current_rev or None)
         return stored
 
     async def delete(self, chat_id: int) -> None:
@@ -127,6 +145,15 @@ class ConversationStore:
     ) -> ChatLock:
         """The cross-process lock around load -> handle -> save for one chat."""
         return ChatLock(self._redis, self._keys, chat_id, ttl=ttl, timeout=timeout)
+
+    @contextlib.asynccontextmanager
+    async def opened(
+        self, chat_id: int, ttl: timedelta = timedelta(seconds=30)
+    ) -> AsyncIterator[StoredConversation | None]:
+        """The chat's lock and its stored conversation, taken in one round trip."""
+        key = self._keys.conversation(chat_id)
+        async with ChatLock(self._redis, self._keys, chat_id, ttl=ttl, fetch=key) as lock:
+            yield self._decode(chat_id, lock.fetched)
 
     def _encode(self, stored: StoredConversation) -> str:
         envelope = {

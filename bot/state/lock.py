@@ -1,8 +1,9 @@
 """A per-chat mutex that holds across processes (webhook workers, the notifier).
 
-Acquire is `SET key token NX PX ttl`; release and renewal are Lua scripts that act only when
-the key still holds our token, so a holder whose lock expired can never release or extend a
-lock that another process has taken since.
+Acquire is `SET key token NX PX ttl` in a script that also reads the key the holder works on
+(so a turn takes its chat and loads its conversation in one round trip); release and renewal
+are Lua scripts that act only when the key still holds our token, so a holder whose lock
+expired can never release or extend a lock that another process has taken since.
 
 Waiting: a release pushes one element onto a per-lock list and waiters block in `BLPOP` on
 it, so a waiter wakes the moment the lock is free without a polling loop hammering Redis.
@@ -52,6 +53,19 @@ end
 return 0
 """
 
+# Take the lock and, in the same round trip, read the key the holder will work on (the
+# conversation); when busy, say how long the lock has left (the wait needs it anyway).
+_ACQUIRE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    if KEYS[2] then
+        local value = redis.call('GET', KEYS[2])
+        if value then return {1, value} end
+    end
+    return {1}
+end
+return {0, redis.call('PTTL', KEYS[1])}
+"""
+
 # BLPOP timeouts below Redis's resolution would turn into "block forever" (0) or busy loops.
 _MIN_WAIT_S = 0.01
 
@@ -70,8 +84,13 @@ class ChatLock:
         ttl: timedelta = timedelta(seconds=30),
         timeout: float = 10.0,
         renew: bool = True,
+        fetch: str | None = None,
     ) -> None:
         self._redis = redis
+        self._fetch = fetch
+        self._acquire = redis.register_script(_ACQUIRE)
+        self.fetched: bytes | None = None
+        """The value of `fetch` read when the lock was taken (None if no such key)."""
         self._key = keys.chat_lock(chat_id)
         self._signal = keys.chat_lock_released(chat_id)
         self._ttl_ms = max(1, int(ttl.total_seconds() * 1000))
@@ -91,15 +110,20 @@ class ChatLock:
 
     async def acquire(self) -> None:
         deadline = time.monotonic() + self._timeout
-        while not await self._redis.set(self._key, self._token, nx=True, px=self._ttl_ms):
+        keys = [self._key, self._fetch] if self._fetch else [self._key]
+        while True:
+            answer = await self._acquire(keys=keys, args=[self._token, self._ttl_ms])
+            if answer[0] == 1:
+                self.fetched = answer[1] if len(answer) > 1 else None
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise LockTimeout(f"chat {self.chat_id} is busy")
-            pttl = await self._redis.pttl(self._key)
+            pttl = int(answer[1])
             if pttl < 0:
-                continue  # released (or expired) between our SET and PTTL: try again now
+                continue  # held without a TTL cannot happen; expired meanwhile: try again now
             wait = max(_MIN_WAIT_S, min(remaining, pttl / 1000))
-            await self._redis.blpop([self._signal], timeout=wait)  # type: ignore[misc]
+            await self._redis.blpop([self._signal], timeout=wait)  # type: ignore[misc, arg-type]  # Redis takes fractions
         self._acquired = True
         self.lost = False
         if self._renew:
