@@ -36,6 +36,7 @@ from typing import Any
 
 from voice.understand import (
     COMMAND_PHRASES,
+    LABEL_FILLER,
     Expectation,
     Heard,
     Hypothesis,
@@ -72,6 +73,7 @@ FREE_SETTINGS: dict[str, Any] = {
 }
 GRAMMAR_SETTINGS: dict[str, Any] = {**WARP}
 NUMBER_WORDS = (*ONES, *TENS[2:], "hundred", "thousand", "oh", "point")
+LITTLE_WORDS = LABEL_FILLER | {"not", "no", "none", "any", "other"}
 
 # misaki (hibari's phoneme alphabet) -> CMU phones. Two-character entries first.
 _MISAKI_PAIRS = {"ɜɹ": "ER", "əɹ": "ER"}
@@ -195,13 +197,17 @@ def _jsgf_phrase(words: Sequence[tuple[str, bool]]) -> str:
 
 def _runs(words: Sequence[str], longest: int = 4) -> Iterable[tuple[str, ...]]:
     """Parts of a label people say on their own ("highland seventy eight"): runs of its
-    words that carry a name, not a lone letter or number (those are what noise is mistaken
-    for most often)."""
+    words that carry a name, not a lone letter, number or little word ("not" of "not listed":
+    those are what noise and short names are mistaken for most often)."""
     for start in range(len(words)):
         for end in range(start + 1, min(len(words), start + longest) + 1):
             run = tuple(words[start:end])
-            if len(run) < len(words) and any(len(w) > 2 and w not in NUMBER_WORDS for w in run):
+            if len(run) < len(words) and any(_names(w) for w in run):
                 yield run
+
+
+def _names(word: str) -> bool:
+    return len(word) > 2 and word not in NUMBER_WORDS and word not in LITTLE_WORDS
 
 
 class GrammarBook:
