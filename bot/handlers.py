@@ -39,7 +39,7 @@ from bot.handoff.service import (
 from bot.state.inbound import ChatRate
 from bot.state.lock import LockTimeout
 from bot.turns import DEFAULT_PROPERTY_ID, Turns, begin_for
-from bot.updates import replaying
+from bot.updates import claimed, replaying
 from bot.voice import CALLBACK_PATTERN, VoiceChat
 from dialogs.conversation import Conversation
 from dialogs.events import (
@@ -119,8 +119,10 @@ class Handlers:
         self.turns.metrics.updates.labels(kind=kind).inc()
         if update.effective_chat is None:
             return
+        claim = claimed.get()
+        counted = claim.sent_in_window if claim is not None else None
         try:
-            if await self.rate.allow(update.effective_chat.id):
+            if await self.rate.allow(update.effective_chat.id, counted):
                 return
         except RedisError:
             return  # no count without Redis: let the handler run, and fail with one reply
@@ -233,7 +235,7 @@ class Handlers:
             await _answer(update)
             return
         chat_id, language = self._ids(update)
-        if not replaying.get() and await self.turns.store.busy(chat_id):
+        if not replaying.get() and await self._busy(chat_id):
             # The screen this tap was drawn on is about to change: coalesce it into the
             # running turn with a toast instead of queueing another turn (or a message).
             # A replayed tap is exempt: the lock it meets may be its own dead first attempt.
@@ -242,6 +244,13 @@ class Handlers:
             return
         await _answer(update)
         await self.turns.run(chat_id, Tap(query.data), language_code=language)
+
+    async def _busy(self, chat_id: int) -> bool:
+        """Whether a turn runs for the chat (as seen when the update was claimed, if it was)."""
+        claim = claimed.get()
+        if claim is not None and claim.chat_busy is not None:
+            return claim.chat_busy
+        return await self.turns.store.busy(chat_id)
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None and update.message.text is not None

@@ -171,7 +171,8 @@ async def open_runtime(
         observer=observe,
         schema_cache=SchemaCache.redis(connection.client, keys.kraken_schema()),
     )
-    ledger = UpdateLedger(connection.client, bot_id=settings.bot_id(), keys=keys)
+    rate = ChatRate(connection.client, keys)
+    ledger = UpdateLedger(connection.client, bot_id=settings.bot_id(), keys=keys, rate=rate)
     application = build_application(
         settings, ledger, polling=polling, transport=telegram_transport, paced=paced
     )
@@ -198,7 +199,7 @@ async def open_runtime(
     Handlers(
         turns=turns,
         handoff=handoff,
-        rate=ChatRate(connection.client, keys),
+        rate=rate,
         voice=voice,
     ).install(application)
     runtime = Runtime(

@@ -35,6 +35,10 @@ SWEEP_INTERVAL = timedelta(seconds=3)
 replaying: ContextVar[bool] = ContextVar("replaying", default=False)
 """True while the handlers run an update whose earlier attempt died part-way."""
 
+claimed: ContextVar[Claim | None] = ContextVar("claimed", default=None)
+"""The running update's claim: its rate count and whether its chat was busy, read by the
+handlers instead of asking Redis again."""
+
 
 class LedgeredUpdates(BaseUpdateProcessor):
     """PTB's update processor with the ledger around each update (PTB's concurrency kept)."""
@@ -48,7 +52,10 @@ class LedgeredUpdates(BaseUpdateProcessor):
             await coroutine
             return
         try:
-            claim = await self.ledger.claim(update.update_id, update.to_json())
+            chat = update.effective_chat
+            claim = await self.ledger.claim(
+                update.update_id, update.to_json(), chat.id if chat is not None else None
+            )
         except RedisError as error:
             # Without Redis nothing can be recorded; the handlers still run so the customer
             # hears that something is wrong on our side (the error reply needs no Redis).
@@ -64,12 +71,14 @@ class LedgeredUpdates(BaseUpdateProcessor):
                 log.info("update %s dropped: %s", update.update_id, claim.result.value)
             return
         context_token = replaying.set(claim.replayed)
+        claim_token = claimed.set(claim)
         renewer = asyncio.create_task(self._keep_claimed(claim))
         try:
             await coroutine
         finally:
             renewer.cancel()
             replaying.reset(context_token)
+            claimed.reset(claim_token)
         try:
             await self.ledger.finish(claim)
         except RedisError as error:

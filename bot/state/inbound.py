@@ -36,14 +36,17 @@ INBOX_TTL = timedelta(hours=1)
 MAX_TRIES = 3
 
 _CLAIM = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {-1} end
 local tries = redis.call('HINCRBY', KEYS[3], 'tries', 1)
 if ARGV[3] ~= '' then redis.call('HSETNX', KEYS[3], 'raw', ARGV[3]) end
 redis.call('EXPIRE', KEYS[3], ARGV[5])
 redis.call('ZADD', KEYS[4], 'NX', ARGV[4], ARGV[6])
 redis.call('EXPIRE', KEYS[4], ARGV[5])
-return tries
+if not KEYS[5] then return {tries} end
+local sent = redis.call('INCR', KEYS[5])
+redis.call('EXPIRE', KEYS[5], ARGV[7])
+return {tries, sent, redis.call('EXISTS', KEYS[6])}
 """
 
 _FINISH = """
@@ -75,6 +78,10 @@ class Claim:
     result: ClaimResult
     token: str = ""
     tries: int = 0
+    sent_in_window: int | None = None
+    """The chat's updates in the rate window, this one included (counted with the claim)."""
+    chat_busy: bool | None = None
+    """Whether a turn held the chat's lock when the update was claimed."""
 
     @property
     def replayed(self) -> bool:
@@ -91,8 +98,12 @@ class UpdateLedger:
         *,
         done_ttl: timedelta = DEFAULT_DONE_TTL,
         lease_ttl: timedelta = DEFAULT_LEASE_TTL,
+        rate: ChatRate | None = None,
     ) -> None:
         self._redis = redis
+        self._claim = redis.register_script(_CLAIM)
+        self.rate = rate
+        """Counted in the claim's round trip, for updates that name their chat."""
         self._bot_id = bot_id
         self._keys = keys or KeySpace()
         self._done_s = int(done_ttl.total_seconds())
@@ -115,25 +126,24 @@ class UpdateLedger:
             _KEEP, 2, keys[2], keys[3], raw, str(self._inbox_s), str(_now_ms()), str(update_id)
         )
 
-    async def claim(self, update_id: int, raw: str = "") -> Claim:
+    async def claim(self, update_id: int, raw: str = "", chat_id: int | None = None) -> Claim:
+        """Claim the update; with `chat_id` (and a rate), the same round trip counts it in the
+        chat's rate window and tells whether the chat is busy — what admission asks next."""
         token = secrets.token_hex(8)
-        reply = await self._redis.eval(  # type: ignore[misc]
-            _CLAIM,
-            4,
-            *self._update_keys(update_id),
-            token,
-            str(self.lease_ms),
-            raw,
-            str(self._inbox_s),
-            str(_now_ms()),
-            str(update_id),
-        )
-        tries = int(reply)
+        keys = self._update_keys(update_id)
+        args: list[str | int] = [token, self.lease_ms, raw, self._inbox_s, _now_ms(), update_id]
+        if chat_id is not None and self.rate is not None:
+            keys += [self.rate.key(chat_id), self._keys.chat_lock(chat_id)]
+            args.append(self.rate.window_s * 2)
+        reply = await self._claim(keys=keys, args=args)
+        tries = int(reply[0])
         if tries == 0:
             return Claim(update_id, ClaimResult.DONE)
         if tries < 0:
             return Claim(update_id, ClaimResult.RUNNING)
-        return Claim(update_id, ClaimResult.CLAIMED, token, tries)
+        if len(reply) == 1:
+            return Claim(update_id, ClaimResult.CLAIMED, token, tries)
+        return Claim(update_id, ClaimResult.CLAIMED, token, tries, int(reply[1]), bool(reply[2]))
 
     async def renew(self, claim: Claim) -> bool:
         lease = self._keys.update_lease(self._bot_id, claim.update_id)
@@ -193,13 +203,18 @@ class ChatRate:
         self.limit = limit
         self.window_s = max(1, int(window.total_seconds()))
 
-    async def allow(self, chat_id: int) -> bool:
-        key = self._keys.chat_rate(chat_id, int(time.time()) // self.window_s)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, self.window_s * 2)
-            count, _ = await pipe.execute()
-        return int(count) <= self.limit
+    def key(self, chat_id: int) -> str:
+        """The chat's counter for the current window."""
+        return self._keys.chat_rate(chat_id, int(time.time()) // self.window_s)
+
+    async def allow(self, chat_id: int, counted: int | None = None) -> bool:
+        """Whether the chat is within its rate; `counted`: already counted (by the claim)."""
+        if counted is None:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(self.key(chat_id))
+                pipe.expire(self.key(chat_id), self.window_s * 2)
+                counted, _ = await pipe.execute()
+        return int(counted) <= self.limit
 
     async def first_notice(self, chat_id: int, what: str, interval: timedelta) -> bool:
         """True once per `interval` per chat and kind (`what`): whether to say it now."""

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import redis.asyncio as aioredis
 
-from bot.state import KeySpace, UpdateLedger
+from bot.state import ConversationStore, KeySpace, UpdateLedger
 from bot.state.inbound import MAX_TRIES, ChatRate, ClaimResult
 
 RAW = '{"update_id": 500}'
@@ -93,3 +93,23 @@ async def test_a_chat_over_its_rate_is_refused_and_told_once(
     assert await rate.allow(43)  # another chat has its own window
     told = [await rate.first_notice(42, "slow", timedelta(minutes=5)) for _ in range(3)]
     assert told == [True, False, False]
+
+
+async def test_a_claim_counts_its_chat_in_the_rate_and_sees_a_running_turn(
+    redis_client: aioredis.Redis,
+) -> None:
+    """Admission in the claim's round trip: the same window as `allow`, and whether the chat's
+    lock is held (a tap during a turn gets a toast, not a turn of its own)."""
+    keys = KeySpace("claim-rate:")
+    rate = ChatRate(redis_client, keys, limit=2, window=timedelta(minutes=5))
+    ledger = UpdateLedger(redis_client, bot_id=111, keys=keys, rate=rate)
+
+    first = await ledger.claim(1, RAW, chat_id=42)
+    assert (first.sent_in_window, first.chat_busy) == (1, False)
+    async with ConversationStore(redis_client, keys).lock(42):
+        second = await ledger.claim(2, RAW, chat_id=42)
+    assert (second.sent_in_window, second.chat_busy) == (2, True)
+    assert not await rate.allow(42)  # the third update of the window, counted by `allow`
+    assert (await ledger.claim(3, RAW, chat_id=42)).sent_in_window == 4
+    assert (await ledger.claim(1, RAW, chat_id=42)).result is ClaimResult.RUNNING  # not counted
+    assert (await ledger.claim(4, RAW)).sent_in_window is None  # no chat: nothing counted
