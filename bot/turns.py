@@ -159,7 +159,8 @@ class Turns:
         and so does `fresh` (the customer spoke or typed below the live message)."""
         started = time.perf_counter()
         told: list[tuple[int, str]] = []  # (chat, message key) to tell once the lock is free
-        async with self.store.opened(chat_id, ttl=LOCK_TTL) as stored:
+        async with self.store.opened(chat_id, ttl=LOCK_TTL) as chat:
+            stored = chat.stored
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
             if _acts(event) and not await self._drives(chat_id, conv):
                 elsewhere = screens.driven_elsewhere(conv.locale)
@@ -190,7 +191,8 @@ class Turns:
                 next_event, conv = await self._follow_up(chat_id, outcome, after), after
             self._count(before_state, before_wizard, conv)
             await self._watch_devices(chat_id, event, conv)
-            await Journal.beside(self.store).turn(chat_id, event, conv, notify=notify)
+            journal = Journal.beside(self.store)
+            journal.turn_on_release(chat.lock, chat_id, event, conv, notify=notify)
         self.metrics.handler_latency.observe(time.perf_counter() - started)
         for other_chat, key in told:
             await self._tell_driver_changed(other_chat, key)
@@ -295,7 +297,8 @@ class Turns:
         self, chat_id: int, shown: Sequence[Screen], language_code: str | None = None
     ) -> None:
         """Show bot-level screens (help, errors) and remember the live message they leave."""
-        async with self.store.opened(chat_id, ttl=LOCK_TTL) as stored:
+        async with self.store.opened(chat_id, ttl=LOCK_TTL) as chat:
+            stored = chat.stored
             conv = _conversation(stored) if stored else self.new_conversation(language_code)
             conv = await self._deliver(chat_id, conv, shown, notify=False, aside=True)
             await self._save(chat_id, stored, conv)

@@ -412,6 +412,20 @@ class VoiceChats:
     async def set_mode(self, chat_id: int, mode: VoiceMode) -> None:
         await self._set(chat_id, "mode", mode.value)
 
+    async def typed(
+        self, chat_id: int, conversation_key: str
+    ) -> tuple[ShownScreen | None, bytes | None]:
+        """A typed message, in one round trip: noted as the chat's last message kind, with the
+        screen it answers and the stored conversation (raw) read beside it."""
+        key = self._keys.chat(chat_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, "last", LastMessage.TEXT.value)
+            pipe.expire(key, int(CHAT_TTL.total_seconds()))
+            pipe.get(self._keys.screen(chat_id))
+            pipe.get(conversation_key)
+            _, _, screen, conversation = await pipe.execute()
+        return (ShownScreen.from_json(screen) if screen else None), conversation
+
     async def speaks(self, chat_id: int) -> bool:
         """/voice on|off when the chat said so, else whether its last message was a voice note."""
         values: dict[bytes, bytes] = await self._redis.hgetall(self._keys.chat(chat_id))  # type: ignore[misc]
@@ -543,11 +557,12 @@ class VoiceChat:
         """Typed text on a screen with buttons: a clear name of one picks it, a few close
         ones ask "Did you mean …?". False leaves the text to the engine (a list filter, an
         input step's answer, a sign-in address), as before."""
-        await self.chats.last_message(chat_id, LastMessage.TEXT)
-        shown = await self.chats.screen(chat_id)
+        store = self.turns.store
+        shown, raw = await self.chats.typed(chat_id, store.keys.conversation(chat_id))
         if shown is None or not shown.callback_buttons():
             return False
-        conv = await self.turns.peek(chat_id)
+        stored = store.decode(chat_id, raw)
+        conv = Conversation.from_dict(stored.data) if stored else None
         locale = self.turns.locale_for(conv, language)
         meaning = understood(shown, locale, shape=False)
         match = match_text(text, meaning.expectation)

@@ -67,6 +67,15 @@ class StoredConversation:
     updated: float
 
 
+@dataclass
+class OpenedChat:
+    """A chat whose lock is held: what was stored when it was taken, and the lock (writes
+    that can wait for the release go out with it)."""
+
+    stored: StoredConversation | None
+    lock: ChatLock
+
+
 class ConversationStore:
     def __init__(
         self,
@@ -93,7 +102,7 @@ class ConversationStore:
         return self._keys
 
     async def load(self, chat_id: int) -> StoredConversation | None:
-        return self._decode(chat_id, await self._redis.get(self._keys.conversation(chat_id)))
+        return self.decode(chat_id, await self._redis.get(self._keys.conversation(chat_id)))
 
     async def save(
         self,
@@ -149,11 +158,11 @@ class ConversationStore:
     @contextlib.asynccontextmanager
     async def opened(
         self, chat_id: int, ttl: timedelta = timedelta(seconds=30)
-    ) -> AsyncIterator[StoredConversation | None]:
+    ) -> AsyncIterator[OpenedChat]:
         """The chat's lock and its stored conversation, taken in one round trip."""
         key = self._keys.conversation(chat_id)
         async with ChatLock(self._redis, self._keys, chat_id, ttl=ttl, fetch=key) as lock:
-            yield self._decode(chat_id, lock.fetched)
+            yield OpenedChat(self.decode(chat_id, lock.fetched), lock)
 
     def _encode(self, stored: StoredConversation) -> str:
         envelope = {
@@ -164,7 +173,8 @@ class ConversationStore:
         }
         return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
 
-    def _decode(self, chat_id: int, raw: bytes | str | None) -> StoredConversation | None:
+    def decode(self, chat_id: int, raw: bytes | str | None) -> StoredConversation | None:
+        """A stored document as read by a caller that fetched it itself (in a pipeline)."""
         if raw is None:
             return None
         envelope = json.loads(raw)

@@ -34,6 +34,7 @@ from redis.exceptions import NoScriptError
 from bot.state.agents import AuditLog
 from bot.state.conversations import ConversationStore
 from bot.state.keys import KeySpace
+from bot.state.lock import ChatLock
 from dialogs.callback_data import decode
 from dialogs.conversation import Conversation
 from dialogs.events import (
@@ -242,11 +243,31 @@ class Journal:
     async def turn(self, chat_id: int, event: Event, conv: Conversation, *, notify: bool) -> None:
         """Record one finished turn; never raises (the turn itself is done and saved)."""
         try:
-            await self._turn(chat_id, event, conv, notify=notify)
+            keys, args = self._turn(chat_id, event, conv, notify=notify)
+            try:
+                await self.redis.evalsha(_TURN_SHA, len(keys), *keys, *args)  # type: ignore[misc]
+            except NoScriptError:
+                await self.redis.eval(_TURN, len(keys), *keys, *args)  # type: ignore[misc]
         except Exception as error:
             log.warning("journal: turn of chat %s not recorded: %s", chat_id, type(error).__name__)
 
-    async def _turn(self, chat_id: int, event: Event, conv: Conversation, *, notify: bool) -> None:
+    def turn_on_release(
+        self, lock: ChatLock, chat_id: int, event: Event, conv: Conversation, *, notify: bool
+    ) -> None:
+        """Record the turn in the same round trip that releases the chat's lock."""
+        try:
+            keys, args = self._turn(chat_id, event, conv, notify=notify)
+        except Exception as error:  # never the turn's problem: it is done and saved
+            log.warning("journal: turn of chat %s not recorded: %s", chat_id, type(error).__name__)
+            return
+        lock.on_release(
+            lambda pipe: pipe.eval(_TURN, len(keys), *keys, *args),
+            f"journal: turn of chat {chat_id} not recorded",
+        )
+
+    def _turn(
+        self, chat_id: int, event: Event, conv: Conversation, *, notify: bool
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         kind = event_kind(event)
         keys = (
             self.keys.journal_chat(chat_id),
@@ -274,10 +295,7 @@ class Journal:
             str(TIMELINE_MAX),
             str(int(FUNNEL_RETENTION.total_seconds() * 1000)),
         )
-        try:
-            await self.redis.evalsha(_TURN_SHA, len(keys), *keys, *args)  # type: ignore[misc]
-        except NoScriptError:
-            await self.redis.eval(_TURN, len(keys), *keys, *args)  # type: ignore[misc]
+        return keys, args
 
     async def customer_name(self, chat_id: int, name: str) -> None:
         """The customer's Telegram name, as they set it (shown escaped, never trusted)."""

@@ -26,10 +26,12 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from types import TracebackType
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.state.keys import KeySpace
 
@@ -89,6 +91,7 @@ class ChatLock:
         self._redis = redis
         self._fetch = fetch
         self._acquire = redis.register_script(_ACQUIRE)
+        self._on_release: list[tuple[Callable[[Pipeline], object], str]] = []
         self.fetched: bytes | None = None
         """The value of `fetch` read when the lock was taken (None if no such key)."""
         self._key = keys.chat_lock(chat_id)
@@ -129,6 +132,11 @@ class ChatLock:
         if self._renew:
             self._renewer = asyncio.create_task(self._keep_alive(), name=f"renew {self._key}")
 
+    def on_release(self, queue: Callable[[Pipeline], object], failure: str) -> None:
+        """Send a write with the release, in its round trip (`failure` is logged if it fails;
+        the release itself does not depend on it)."""
+        self._on_release.append((queue, failure))
+
     async def release(self) -> None:
         if self._renewer is not None:
             self._renewer.cancel()
@@ -138,9 +146,17 @@ class ChatLock:
         if not self._acquired:
             return
         self._acquired = False
-        released = await self._redis.eval(  # type: ignore[misc]
-            _RELEASE, 2, self._key, self._signal, self._token, str(self._ttl_ms)
-        )
+        queued, self._on_release = self._on_release, []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for queue, _ in queued:
+                queue(pipe)
+            pipe.eval(_RELEASE, 2, self._key, self._signal, self._token, str(self._ttl_ms))
+            *written, released = await pipe.execute(raise_on_error=False)
+        for (_, failure), result in zip(queued, written, strict=True):
+            if isinstance(result, Exception):
+                log.warning("%s: %s", failure, type(result).__name__)
+        if isinstance(released, Exception):
+            raise released
         if not released:
             self.lost = True
             log.warning("chat lock expired before release", extra={"chat_id": self.chat_id})

@@ -84,3 +84,20 @@ async def test_renewal_keeps_a_long_holder_locked(
         with pytest.raises(LockTimeout):
             await lock_on(other_worker, timeout=1.0).acquire()
         assert long_holder.held and long_holder.renewals >= 3
+
+
+async def test_a_write_sent_with_the_release_never_keeps_the_chat_locked(
+    redis_client: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Writes queued for the release go out with it; one that fails is logged, and the chat
+    is free all the same."""
+    lock = lock_on(redis_client, fetch="held-value")
+    await redis_client.set("held-value", "before")
+    async with lock:
+        assert lock.fetched == b"before"
+        lock.on_release(lambda pipe: pipe.set("after", "1"), "first write")
+        lock.on_release(lambda pipe: pipe.incr("held-value"), "a write that fails")
+    assert await redis_client.get("after") == b"1"
+    assert "a write that fails: ResponseError" in caplog.text
+    async with lock_on(redis_client, timeout=0.1):  # taken at once: the release happened
+        pass
