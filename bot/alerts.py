@@ -298,11 +298,10 @@ async def adopt_bound_chats(turns: Turns) -> int:
     redis, keys = turns.store.redis, turns.store.keys
     if await redis.exists(keys.alerts_adopted()):
         return 0
-    ledger, prefix, adopted = AlertLedger.beside(turns.store), keys.binding_prefix(), 0
+    prefix, adopted = keys.binding_prefix(), 0
     async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
         chat = (key.decode() if isinstance(key, bytes) else key).removeprefix(prefix)
-        if not chat.lstrip("-").isdigit() or not await ledger.enabled(int(chat)):
-            continue
-        adopted += await turns.watches.watch_devices(int(chat), spread=True)
+        if chat.lstrip("-").isdigit():  # chats with alerts off are left out by watch_devices
+            adopted += await turns.watches.watch_devices(int(chat), spread=True)
     await redis.set(keys.alerts_adopted(), "1")  # after: a worker that died half-way redoes it
     return adopted

@@ -203,8 +203,8 @@ class Turns:
         ledger = AlertLedger.beside(self.store)
         if changes_device(event):
             await ledger.note_own_change(chat_id)
-        if conv.account_number and conv.state in _DEVICES_WATCHED and await ledger.enabled(chat_id):
-            await self.watches.watch_devices(chat_id)
+        if conv.account_number and conv.state in _DEVICES_WATCHED:
+            await self.watches.watch_devices(chat_id)  # not for a chat with alerts off
 
     @contextlib.asynccontextmanager
     async def _typing(self, chat_id: int, *, enabled: bool) -> AsyncIterator[None]:

@@ -64,6 +64,11 @@ class WatchPolicy:
         return max(tries, 1)
 
 
+_WATCH_UNLESS_OFF = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+"""
+
 _FORGET_IF_STEP = """
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
     return redis.call('HDEL', KEYS[1], ARGV[1])
@@ -121,12 +126,13 @@ class Watches:
     # ------------------------------------------------------------ devices after LIVE
 
     async def watch_devices(self, chat_id: int, *, spread: bool = False) -> bool:
-        """Start the slow looks at the chat's devices unless they are running; whether this
+        """Start the slow looks at the chat's devices unless they are running or the chat
+        turned alerts off (`/alerts off`, checked in the same round trip); whether this
         started them. Call it holding the chat lock (as turns do). `spread`: the first look
         anywhere within one interval (many chats armed at once)."""
         token = secrets.token_hex(6)
-        key = self._keys.device_watches()
-        if not await self._arq.hsetnx(key, str(chat_id), token):  # type: ignore[misc]
+        keys = (self._keys.device_watches(), self._keys.alerts_off(chat_id))
+        if not await self._arq.eval(_WATCH_UNLESS_OFF, 2, *keys, str(chat_id), token):  # type: ignore[misc]
             return False
         every = self.policy.alerts_every.total_seconds()
         first = random.uniform(0, every) if spread else self.policy.alerts_delay()
