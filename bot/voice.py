@@ -384,6 +384,13 @@ class RedisSpeechCache:
             log.warning("speech cache not written: %s", error)
 
 
+def _speaks(values: dict[bytes, bytes]) -> bool:
+    mode = values.get(b"mode")
+    if mode is not None:
+        return mode.decode() == VoiceMode.ON.value
+    return values.get(b"last", b"").decode() == LastMessage.VOICE.value
+
+
 class VoiceChats:
     """Per chat: the live screen, /voice on|off and the kind of its last message."""
 
@@ -391,9 +398,14 @@ class VoiceChats:
         self._redis = redis
         self._keys = keys
 
-    async def remember(self, chat_id: int, shown: ShownScreen) -> None:
+    async def remember(self, chat_id: int, shown: ShownScreen) -> bool:
+        """Keep the screen; returns whether the chat wants it read aloud (one round trip)."""
         ttl = int(SCREEN_TTL.total_seconds())
-        await self._redis.set(self._keys.screen(chat_id), shown.to_json(), ex=ttl)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._keys.screen(chat_id), shown.to_json(), ex=ttl)
+            pipe.hgetall(self._keys.chat(chat_id))
+            _, values = await pipe.execute()
+        return _speaks(values)
 
     async def screen(self, chat_id: int) -> ShownScreen | None:
         raw = await self._redis.get(self._keys.screen(chat_id))
@@ -428,11 +440,7 @@ class VoiceChats:
 
     async def speaks(self, chat_id: int) -> bool:
         """/voice on|off when the chat said so, else whether its last message was a voice note."""
-        values: dict[bytes, bytes] = await self._redis.hgetall(self._keys.chat(chat_id))  # type: ignore[misc]
-        mode = values.get(b"mode")
-        if mode is not None:
-            return mode.decode() == VoiceMode.ON.value
-        return values.get(b"last", b"").decode() == LastMessage.VOICE.value
+        return _speaks(await self._redis.hgetall(self._keys.chat(chat_id)))  # type: ignore[misc]
 
     async def hold(
         self, chat_id: int, values: Sequence[str], shown: ShownScreen | None
@@ -702,18 +710,19 @@ class VoiceChat:
         if not screens:
             return
         newest = screens[-1]
+        speaks: bool | None = None  # not known yet: asked when it is time to speak
         try:
             if remember:
-                await self.chats.remember(chat_id, ShownScreen.of(newest, conv))
+                speaks = await self.chats.remember(chat_id, ShownScreen.of(newest, conv))
         except RedisError as error:
             log.warning("screen of chat %s not remembered for voice: %s", chat_id, error)
-        if remember or newest.buttons():  # not "I heard", not a refusal
-            self._speak_later(chat_id, conv.locale, newest)
+        if speaks is not False and (remember or newest.buttons()):  # not "I heard", a refusal
+            self._speak_later(chat_id, conv.locale, newest, speaks)
 
-    def _speak_later(self, chat_id: int, locale: str, screen: Screen) -> None:
+    def _speak_later(self, chat_id: int, locale: str, screen: Screen, speaks: bool | None) -> None:
         """One chat's spoken screens go out in order, each after the one before."""
         before = self._speaking.get(chat_id)
-        task = asyncio.create_task(self._speak_after(before, chat_id, locale, screen))
+        task = asyncio.create_task(self._speak_after(before, chat_id, locale, screen, speaks))
         self._speaking[chat_id] = task
 
         def forget(done: asyncio.Task[None]) -> None:
@@ -723,12 +732,17 @@ class VoiceChat:
         task.add_done_callback(forget)
 
     async def _speak_after(
-        self, before: asyncio.Task[None] | None, chat_id: int, locale: str, screen: Screen
+        self,
+        before: asyncio.Task[None] | None,
+        chat_id: int,
+        locale: str,
+        screen: Screen,
+        speaks: bool | None,
     ) -> None:
         if before is not None:
             await asyncio.wait([before])
         try:
-            if await self.chats.speaks(chat_id):
+            if speaks or (speaks is None and await self.chats.speaks(chat_id)):
                 await self._speak(chat_id, locale, screen)
         except Exception:  # the screen is delivered; speech is a bonus
             log.exception("voice reply for chat %s failed; the text screen stands", chat_id)
