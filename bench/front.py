@@ -245,7 +245,11 @@ class Front:
 
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[Front]:
-        limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
+        # Idle connections dropped before the servers' own 5 s keep-alive ends, so the relay
+        # never sends on a connection the emulator or the sandbox is closing.
+        limits = httpx.Limits(
+            max_connections=300, max_keepalive_connections=300, keepalive_expiry=2.0
+        )
         async with (
             httpx.AsyncClient(base_url=self.telegram_url, limits=limits, timeout=60) as tg,
             httpx.AsyncClient(base_url=self.kraken_url, limits=limits, timeout=60) as kr,
