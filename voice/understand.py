@@ -66,11 +66,24 @@ class Calibration:
 
     Fitted by `python -m bench.voice --fit` on the bench's TUNE split (other voices, speeds
     and noise than the EVAL split it reports), with `act` the lowest threshold that acts on
-    no more than half a percent of wrong options there."""
+    no more than half a percent of wrong options there.
+
+    `act_serial` is the bar for a serial number (a DIGITS or SERIAL input): one misheard digit
+    makes the whole value wrong and the customer cannot tell from a glance, so asking "Did you
+    mean ...?" costs far less than acting on it. Set from that cost (a wrong serial about 30
+    asks: 30 / 31 = 0.97), not fitted: the TUNE split has no serial acted on wrongly."""
 
     weights: tuple[float, ...]
     bias: float
     act: float
+    act_serial: float = 0.97
+
+    def bar(self, candidate: Candidate, expectation: Expectation) -> float:
+        """The probability at which `candidate` is acted on without asking."""
+        shape = expectation.shape
+        if candidate.kind is Kind.VALUE and shape is not None and shape.kind in SERIAL_SHAPES:
+            return max(self.act, self.act_serial)
+        return self.act
 
     def probability(self, evidence: Evidence) -> float:
         total = self.bias + sum(w * x for w, x in zip(self.weights, evidence.vector(), strict=True))
@@ -120,6 +133,10 @@ class ShapeKind(StrEnum):
     SERIAL = "serial"  # digits and letters (letters said by name: "a b one two")
     TIME = "time"  # "seven thirty", "half past seven", "19:30" -> "07:30" / "19:30"
     PERCENT = "percent"  # "eighty percent", "80" -> "80"
+
+
+# Inputs where one misheard word makes the whole value wrong (Calibration.act_serial).
+SERIAL_SHAPES = frozenset({ShapeKind.DIGITS, ShapeKind.SERIAL})
 
 
 @dataclass(frozen=True)
@@ -398,9 +415,10 @@ def match_heard(
     """A recogniser's answer against the screen. The best hypothesis is matched as text; the
     note is acted on only when that match is clear and the calibrated probability that it is
     right (CALIBRATION: from the posterior, the n-best agreement, how noisy the note is and
-    whether it names a command) reaches the calibration's bar. Otherwise the options the best
-    hypothesis and the runners-up name are offered, or nothing when the recogniser's own
-    belief is below SPEECH_CONFIRM. `snr_db` is voice.audio.snr_db of the note."""
+    whether it names a command) reaches the calibration's bar (higher for a serial number).
+    Otherwise the options the best hypothesis and the runners-up name are offered, or nothing
+    when the recogniser's own belief is below SPEECH_CONFIRM. `snr_db` is voice.audio.snr_db
+    of the note."""
     if not heard.hypotheses:
         return Match(Verdict.NOTHING)
     calibration = calibration or CALIBRATION
@@ -408,7 +426,11 @@ def match_heard(
     best = first.best
     belief = max(evidence.posterior, evidence.agreement) if evidence is not None else 0.0
     confidence = calibration.probability(evidence) if evidence is not None else 0.0
-    if first.verdict is Verdict.ACT and best is not None and confidence >= calibration.act:
+    if (
+        first.verdict is Verdict.ACT
+        and best is not None
+        and confidence >= calibration.bar(best, expectation)
+    ):
         return Match(
             Verdict.ACT, (replace(best, score=round(confidence, 4)),), confidence, heard.text
         )

@@ -43,7 +43,8 @@ def hum_and_hiss(samples: int, rate: int, seed: int) -> np.ndarray:
     seconds = np.arange(samples) / rate
     hum = sum(np.sin(2 * math.pi * 110 * k * seconds) / k for k in (1, 2, 3))
     noise: np.ndarray = pink / pink.std() + 0.5 * hum
-    return noise / noise.std()
+    scaled: np.ndarray = noise / noise.std()
+    return scaled
 
 
 @functools.cache

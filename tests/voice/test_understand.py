@@ -252,3 +252,25 @@ def test_the_calibration_is_a_probability_that_grows_with_the_evidence() -> None
     strong = replace(weak, posterior=0.95, agreement=1.0, snr_db=35)
     assert 0.0 < CALIBRATION.probability(weak) < 0.5 < CALIBRATION.probability(strong) < 1.0
     assert CALIBRATION.probability(replace(strong, command=True)) < CALIBRATION.probability(strong)
+
+
+def test_a_serial_number_needs_more_certainty_than_an_option_or_a_time() -> None:
+    """One misheard digit makes a serial number wrong: evidence that acts on a time asks
+    "Did you mean ...?" with the serial as heard."""
+    calibration = replace(CALIBRATED, act_serial=0.97)
+    details = {"posterior": 0.8}
+    time = match_heard(
+        Heard((Hypothesis("seven thirty", 1.0),), details=details),
+        Expectation.of((), (), Shape(ShapeKind.TIME)),
+        calibration=calibration,
+    )
+    assert time.verdict is Verdict.ACT
+    assert calibration.act <= time.confidence < calibration.act_serial
+    serial = Expectation.of((), (), Shape(ShapeKind.DIGITS, r"[A-Z0-9]{8,20}", 8, 20))
+    heard = Heard((Hypothesis("one two three four five six seven eight", 1.0),), details=details)
+    asked = match_heard(heard, serial, calibration=calibration)
+    assert asked.verdict is Verdict.CONFIRM
+    assert [(c.kind, c.key) for c in asked.candidates] == [(Kind.VALUE, "12345678")]
+    assert asked.confidence == time.confidence
+    sure = match_heard(heard, serial, calibration=replace(calibration, act_serial=0.9))
+    assert sure.verdict is Verdict.ACT
