@@ -58,6 +58,11 @@ class Metrics:
             ["step"],
             registry=r,
         )
+        self.looks_deferred = Counter(
+            "kraken_budget_deferred_looks",
+            "Notifier looks put off by the Kraken request budget",
+            registry=r,
+        )
         self.alerts_told = Counter(
             "alerts_told",
             "Device news told to customers after LIVE, by kind (alert, reauth, paused, ...)",

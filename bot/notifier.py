@@ -33,6 +33,7 @@ from bot.state.lock import LockTimeout
 from bot.turns import LookResult, Turns
 from bot.watches import DEVICES_FUNCTION, LOOK_FUNCTION, Watches
 from kraken.errors import ErrorCategory, KrakenError
+from kraken.http import RequestDeferred, background_requests
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -61,7 +62,13 @@ async def look_at_wizard(
     if scheduled_ms:
         notifier.turns.metrics.notifier_lag.observe(max(0.0, time.time() - scheduled_ms / 1000))
     try:
-        result = await notifier.turns.look(chat_id, wizard_id, step_id)
+        with background_requests():  # the request budget may put a look off, never a tap
+            result = await notifier.turns.look(chat_id, wizard_id, step_id)
+    except RequestDeferred as deferred:
+        # Nothing was asked: the budget is tight, so this look comes back when it says (a
+        # deferred look counts as one of the wait's looks).
+        notifier.turns.metrics.looks_deferred.inc()
+        raise Retry(defer=max(deferred.delay, policy.delay(attempt))) from None
     except TelegramError as error:
         # The news is still news (the turn was not saved): tell it on the next look.
         log.warning("look at wizard %s could not reach the chat: %s", wizard_id, error)

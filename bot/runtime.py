@@ -27,6 +27,7 @@ from bot.handoff.service import HandoffService
 from bot.metrics import Metrics
 from bot.redis_conn import RedisConnection, open_redis
 from bot.state.bindings import ChatBindings
+from bot.state.budget import KrakenBudget
 from bot.state.conversations import ConversationStore
 from bot.state.inbound import ChatRate, UpdateLedger
 from bot.state.keys import KeySpace
@@ -36,6 +37,7 @@ from bot.updates import LedgeredUpdates, OrphanSweeper
 from bot.voice import RedisSpeechCache, VoiceChat, VoiceChats, VoiceKeys
 from bot.watches import Watches, WatchPolicy
 from kraken import ApiKeyCredentials, KrakenClient
+from kraken.http import GatedTransport
 from kraken.schema import SchemaCache
 from voice import VoiceConfig, VoicePipeline
 
@@ -164,10 +166,14 @@ async def open_runtime(
         if code is not None:
             metrics.kraken_errors.labels(code=code).inc()
 
+    # Every Kraken request passes the request budget shared by all processes on this Redis.
+    budget = KrakenBudget(
+        connection.client, keys, requests_per_hour=settings.kraken_requests_per_hour
+    )
     kraken = KrakenClient(
         str(settings.kraken_api_url),
         ApiKeyCredentials(api_key=settings.kraken_api_key),
-        transport=kraken_transport,
+        transport=GatedTransport(budget, kraken_transport),
         observer=observe,
         schema_cache=SchemaCache.redis(connection.client, keys.kraken_schema()),
     )
@@ -232,5 +238,7 @@ async def open_runtime(
         with contextlib.suppress(Exception):
             await application.shutdown()
         await kraken.aclose()
+        with contextlib.suppress(RedisError):
+            await budget.close()  # what customers' requests still owe the budget
         await arq.aclose()
         await connection.close()

@@ -18,6 +18,8 @@ defers by and user calls wait out (up to `USER_WAIT_CAP_S`, then Kraken decides)
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,6 +27,8 @@ from redis.asyncio import Redis
 
 from bot.state.keys import KeySpace
 from kraken.http import RequestDeferred, RequestKind
+
+log = logging.getLogger(__name__)
 
 # What an organisation's 100,000 points an hour buy at up to ten points a request, with room
 # left for everything else the organisation runs with the same key.
@@ -35,6 +39,8 @@ BURST = timedelta(minutes=1)
 USER_RESERVE = 0.25
 THROTTLE_FIRST = timedelta(seconds=30)
 THROTTLE_MAX = timedelta(minutes=15)
+# Customers' requests are spent in the bucket in batches, at most this often per process.
+USER_FLUSH_S = 1.0
 # A customer's call waits out Kraken's throttling at most this long, then asks anyway.
 USER_WAIT_CAP_S = 10.0
 
@@ -51,7 +57,7 @@ local wait = 0
 if blocked > now then
   wait = blocked - now
 elseif ARGV[4] == 'user' then
-  tokens = math.max(tokens - 1, -cap)
+  tokens = math.max(tokens - tonumber(ARGV[6] or 1), -cap)
 elseif tokens >= reserve + 1 then
   tokens = tokens - 1
 else
@@ -111,15 +117,19 @@ class KrakenBudget:
         self._ttl_ms = int(2 * self.capacity / self._rate_per_ms) + 60_000
         self._user_wait_cap = user_wait_cap
         self._take = redis.register_script(_TAKE)
+        self._owed = 0
+        self._flush: asyncio.Task[None] | None = None
+        self._blocked_until = 0.0
         self._throttled = redis.register_script(_THROTTLED)
         self._recovered = redis.register_script(_RECOVERED)
 
-    async def take(self, kind: RequestKind) -> float:
-        """Spend one request. Returns 0 when it may go now, else the seconds to defer by (a
-        background request, or anyone while Kraken is throttling us); nothing was spent then."""
+    async def take(self, kind: RequestKind, count: int = 1) -> float:
+        """Spend one request (`count` customers' requests). Returns 0 when it may go now, else
+        the seconds to defer by (a background request, or anyone while Kraken is throttling
+        us); nothing was spent then."""
         wait, _ = await self._take(
             keys=[self.key],
-            args=[self._rate_per_ms, self.capacity, self.reserve, kind.value, self._ttl_ms],
+            args=[self._rate_per_ms, self.capacity, self.reserve, kind.value, self._ttl_ms, count],
         )
         return int(wait) / 1000
 
@@ -154,7 +164,18 @@ class KrakenBudget:
 
     async def before_request(self, kind: RequestKind) -> None:
         """Background: spend or raise `RequestDeferred`. User: spend, waiting out Kraken's
-        own throttling up to the cap (the bucket alone never holds a customer back)."""
+        own throttling up to the cap (the bucket alone never holds a customer back).
+
+        A customer's request is only counted here, and spent in the bucket by a batch sent
+        beside the turn (at most every USER_FLUSH_S, or with the next background take), so a
+        tap costs no Redis round trip of its own — unless Kraken is throttling us, which the
+        last batch's answer says."""
+        if kind is RequestKind.USER and time.monotonic() >= self._blocked_until:
+            self._owed += 1
+            if self._flush is None or self._flush.done():
+                self._flush = asyncio.create_task(self._spend_owed(), name="kraken budget")
+            return
+        await self._settle_owed()
         waited = 0.0
         while delay := await self.take(kind):
             if kind is not RequestKind.USER:
@@ -164,3 +185,29 @@ class KrakenBudget:
             step = min(delay, self._user_wait_cap - waited)
             await asyncio.sleep(step)  # a pause Kraken imposed: nothing to await but time
             waited += step
+
+    async def _spend_owed(self) -> None:
+        """Spend what customers' requests owe, at most every USER_FLUSH_S (a burst of taps is
+        one batch); a Redis failure keeps the debt for the next batch."""
+        await asyncio.sleep(USER_FLUSH_S)  # a timer is the point: batch a second's requests
+        await self._settle_owed()
+
+    async def _settle_owed(self) -> None:
+        owed, self._owed = self._owed, 0
+        if not owed:
+            return
+        try:
+            wait = await self.take(RequestKind.USER, owed)
+        except Exception as error:  # RedisError and the like: the debt waits for the next one
+            self._owed += owed
+            log.warning("Kraken request budget not updated: %s", type(error).__name__)
+            return
+        if wait:  # Kraken is throttling us: customers' requests wait it out again
+            self._owed += owed
+            self._blocked_until = time.monotonic() + wait
+
+    async def close(self) -> None:
+        """Spend what is still owed (a process stopping must not hide its requests)."""
+        if self._flush is not None and not self._flush.done():
+            self._flush.cancel()
+        await self._settle_owed()

@@ -134,3 +134,17 @@ async def test_a_deferred_background_request_is_never_sent(redis_client: aioredi
         # Outside the background block the same client is a customer's, and goes through.
         await client.post("http://kraken/v1/graphql/", json={"query": "{x}"})
     assert len(sent) == 8
+
+
+async def test_customers_requests_are_spent_in_a_batch_beside_their_turns(
+    redis_client: aioredis.Redis,
+) -> None:
+    """A tap's Kraken call costs no Redis round trip of its own: the process counts it and
+    spends the batch a moment later (or when it stops), and background work sees it then."""
+    b = budget(redis_client)
+    for _ in range(8):
+        await b.before_request(RequestKind.USER)
+    assert (await b.state()).tokens == b.capacity  # not spent yet: no round trip per request
+    await b.close()
+    assert b.capacity - 8 <= (await b.state()).tokens < b.capacity - 7
+    assert await background_grants(b, 5) == 0  # 2 left is under the customers' reserve

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+import redis.asyncio as aioredis
+
 from dialogs.events import ReAuthenticate, Resume
-from harness.deployment import InProcessDeployment
+from harness.deployment import InProcessDeployment, in_process_deployment
 from tests.bot.inproc.conftest import ACCOUNT, USER
 
 SECOND_USER = 2002
@@ -115,3 +118,25 @@ async def test_news_the_notifier_could_not_deliver_is_told_on_a_later_look_once(
     assert await d.notifier_look(USER, attempt=3) == "changed"
     told = [m for m in await d.sim.transcript(USER) if "is connected" in m.text]
     assert len(told) == 1
+
+
+async def test_with_the_request_budget_spent_the_notifier_waits_and_the_customer_does_not(
+    redis_url: str, redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One request an hour: the bucket never has room above the customers' reserve, so every
+    notifier look is put off (nothing sent to Kraken) while the customer's taps all go."""
+    monkeypatch.setenv("KRAKEN_REQUESTS_PER_HOUR", "1")
+    async with in_process_deployment(redis_url, accounts=(ACCOUNT,)) as d:
+        token = await d.handoff_token(ACCOUNT)
+        await d.user_says(USER, f"/start {token}", first_name="Ann", language_code="en")
+        await reach_waiting(d)  # the customer's own requests: none put off
+        d.advance(d.sandbox.config.delays.wait_for_live_integration)
+        before = len(await d.sim.transcript(USER))
+
+        delay = await d.notifier_look(USER, attempt=2)
+
+        assert isinstance(delay, float) and delay > 0  # comes back when the budget says
+        assert d.runtime.metrics.registry.get_sample_value("kraken_budget_deferred_looks_total") == 1
+        assert len(await d.sim.transcript(USER)) == before  # nothing told: nothing was asked
+        await d.user_taps(USER, "Check now")  # the customer's own request goes at once
+        assert "is connected!" in (await d.sim.transcript(USER))[-1].text
