@@ -136,7 +136,9 @@ async def test_with_the_request_budget_spent_the_notifier_waits_and_the_customer
         delay = await d.notifier_look(USER, attempt=2)
 
         assert isinstance(delay, float) and delay > 0  # comes back when the budget says
-        assert d.runtime.metrics.registry.get_sample_value("kraken_budget_deferred_looks_total") == 1
+        assert (
+            d.runtime.metrics.registry.get_sample_value("kraken_budget_deferred_looks_total") == 1
+        )
         assert len(await d.sim.transcript(USER)) == before  # nothing told: nothing was asked
         await d.user_taps(USER, "Check now")  # the customer's own request goes at once
         assert "is connected!" in (await d.sim.transcript(USER))[-1].text
