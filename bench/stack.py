@@ -20,7 +20,13 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from bench.front import Front
-from scripts.processes import ManagedProcess, ProcessGroup, free_port
+from scripts.processes import (
+    ManagedProcess,
+    ProcessGroup,
+    free_port,
+    kraken_sandbox,
+    telegram_emulator,
+)
 
 BOT_TOKEN = "123456:TEST-TOKEN"
 API_KEY = "sandbox-api-key"
@@ -76,28 +82,15 @@ class Stack:
 
     async def start_world(self) -> None:
         await self._start(
-            ManagedProcess.python_module(
-                "kraken",
-                "sandbox.kraken",
-                [
-                    *("--host", "127.0.0.1", "--port", str(self.kraken_port)),
-                    *("--time-scale", str(self.time_scale)),
-                    *("--accounts", ",".join(self.accounts)),
-                    *("--redirect-uri", f"{self.front.url}/oauth/callback"),
-                ],
+            kraken_sandbox(
                 self.log_dir,
-                ready_url=f"{self.kraken_url}/sandbox/health",
+                self.kraken_port,
+                time_scale=self.time_scale,
+                redirect_uri=f"{self.front.url}/oauth/callback",
+                extra=("--accounts", ",".join(self.accounts)),
             )
         )
-        await self._start(
-            ManagedProcess.python_module(
-                "telegram",
-                "sandbox.telegram",
-                ["--host", "127.0.0.1", "--port", str(self.telegram_port)],
-                self.log_dir,
-                ready_url=f"{self.telegram_url}/sim/state",
-            )
-        )
+        await self._start(telegram_emulator(self.log_dir, self.telegram_port))
         redis = aioredis.Redis.from_url(self.redis_url)
         try:
             self.pids["redis"] = int((await redis.info("server"))["process_id"])

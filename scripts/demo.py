@@ -34,7 +34,14 @@ import redis
 from bot.embedded_redis import EmbeddedRedis
 from sandbox.kraken.config import DEFAULT_ACCOUNT, DEFAULT_API_KEY, DEFAULT_PROPERTY_ID
 from sandbox.telegram.config import DEFAULT_TOKEN, DEFAULT_USERNAME
-from scripts.processes import ManagedProcess, ProcessFailed, available_port, free_port
+from scripts.processes import (
+    ManagedProcess,
+    ProcessFailed,
+    available_port,
+    free_port,
+    kraken_sandbox,
+    telegram_emulator,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -124,33 +131,23 @@ class Demo:
         }
 
     def kraken(self) -> ManagedProcess:
-        args = [
-            *("--host", HOST, "--port", str(self.ports.kraken)),
-            *("--time-scale", str(self.time_scale)),
-            *("--public-url", self.kraken_url),
-            # OAuth consent pages send the browser back to the bot, which completes the step.
-            *("--redirect-uri", f"{self.bot_url}/oauth/callback"),
-        ]
-        return ManagedProcess.python_module(
-            "kraken",
-            "sandbox.kraken",
-            args,
+        return kraken_sandbox(
             self.log_dir,
-            ready_url=f"{self.kraken_url}/sandbox/health",
+            self.ports.kraken,
+            time_scale=self.time_scale,
+            # OAuth consent pages send the browser back to the bot, which completes the step.
+            redirect_uri=f"{self.bot_url}/oauth/callback",
+            extra=("--public-url", self.kraken_url),
+            host=HOST,
             cwd=ROOT,
         )
 
     def telegram(self) -> ManagedProcess:
-        args = [
-            *("--host", HOST, "--port", str(self.ports.telegram)),
-            *("--token", f"{DEFAULT_TOKEN}={DEFAULT_USERNAME}"),
-        ]
-        return ManagedProcess.python_module(
-            "telegram",
-            "sandbox.telegram",
-            args,
+        return telegram_emulator(
             self.log_dir,
-            ready_url=f"{self.telegram_url}/sim/state",
+            self.ports.telegram,
+            extra=("--token", f"{DEFAULT_TOKEN}={DEFAULT_USERNAME}"),
+            host=HOST,
             cwd=ROOT,
         )
 

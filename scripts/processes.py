@@ -144,6 +144,46 @@ class ManagedProcess:
         self._proc.wait()
 
 
+def kraken_sandbox(
+    log_dir: Path,
+    port: int,
+    *,
+    time_scale: float,
+    redirect_uri: str,
+    extra: Sequence[str] = (),
+    host: str = "127.0.0.1",
+    **kwargs: object,
+) -> ManagedProcess:
+    """The Kraken sandbox as its own process (`python -m sandbox.kraken`), ready when its
+    health answers; `extra`: accounts, flavour, public URL... as the caller needs."""
+    args = [
+        *("--host", host, "--port", str(port)),
+        *("--time-scale", str(time_scale)),
+        *("--redirect-uri", redirect_uri),
+        *extra,
+    ]
+    ready = f"http://{host}:{port}/sandbox/health"
+    return ManagedProcess.python_module(
+        "kraken", "sandbox.kraken", args, log_dir, ready_url=ready, **kwargs
+    )
+
+
+def telegram_emulator(
+    log_dir: Path,
+    port: int,
+    *,
+    extra: Sequence[str] = (),
+    host: str = "127.0.0.1",
+    **kwargs: object,
+) -> ManagedProcess:
+    """The Telegram emulator as its own process (`python -m sandbox.telegram`)."""
+    args = [*("--host", host, "--port", str(port)), *extra]
+    ready = f"http://{host}:{port}/sim/state"
+    return ManagedProcess.python_module(
+        "telegram", "sandbox.telegram", args, log_dir, ready_url=ready, **kwargs
+    )
+
+
 @dataclass
 class ProcessGroup:
     """Processes started in order and stopped in reverse order."""

@@ -21,7 +21,13 @@ import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.state.keys import KeySpace
-from scripts.processes import ManagedProcess, ProcessGroup, free_port
+from scripts.processes import (
+    ManagedProcess,
+    ProcessGroup,
+    free_port,
+    kraken_sandbox,
+    telegram_emulator,
+)
 from tests.e2e.harness import eventually
 
 BOT_TOKEN = "123456:TEST-TOKEN"
@@ -70,28 +76,15 @@ class World:
 
     def start_outside_world(self) -> None:
         self.group.start(
-            ManagedProcess.python_module(
-                "kraken",
-                "sandbox.kraken",
-                [
-                    *("--host", "127.0.0.1", "--port", str(self.kraken_port)),
-                    *("--time-scale", str(self.time_scale), "--accounts", ",".join(ACCOUNTS)),
-                    *("--redirect-uri", f"{self.bot_url}/oauth/callback"),
-                    *self.kraken_args,
-                ],
+            kraken_sandbox(
                 self.log_dir,
-                ready_url=f"{self.kraken_url}/sandbox/health",
+                self.kraken_port,
+                time_scale=self.time_scale,
+                redirect_uri=f"{self.bot_url}/oauth/callback",
+                extra=("--accounts", ",".join(ACCOUNTS), *self.kraken_args),
             )
         )
-        self.group.start(
-            ManagedProcess.python_module(
-                "telegram",
-                "sandbox.telegram",
-                ["--host", "127.0.0.1", "--port", str(self.telegram_port)],
-                self.log_dir,
-                ready_url=f"{self.telegram_url}/sim/state",
-            )
-        )
+        self.group.start(telegram_emulator(self.log_dir, self.telegram_port))
 
     def bot_env(self, port: int, **extra: str) -> dict[str, str]:
         return {
