@@ -325,19 +325,23 @@ class _Model:
     state: State = State.NOT_LINKED
 
 
+# One model, attached once: attaching a model per fire cost `transitions` a pass over every
+# state and event (a profile's 13,000 calls for 450 fires). `fire` is synchronous and calls
+# back into nothing, so no two fires can ever share it at the same time.
+_MODEL = _Model()
+MACHINE.add_model(_MODEL, initial=State.NOT_LINKED.value)
+
+
 def fire(state: State, trigger: Trigger, **kwargs: object) -> State:
     """Fire ``trigger`` from ``state``; returns the new state or raises `InvalidEvent`."""
-    model = _Model()
-    MACHINE.add_model(model, initial=state.value)
+    _MODEL.state = state.value  # type: ignore[assignment]  # the library keys plain strings
     try:
-        moved = model.trigger(trigger.value, **kwargs)  # type: ignore[attr-defined]
-        if not moved:
-            raise InvalidEvent(f"{trigger} did not apply in {state}")
-        return State(model.state)
+        moved = _MODEL.trigger(trigger.value, **kwargs)  # type: ignore[attr-defined]
     except MachineError as exc:
         raise InvalidEvent(str(exc)) from exc
-    finally:
-        MACHINE.remove_model(model)
+    if not moved:
+        raise InvalidEvent(f"{trigger} did not apply in {state}")
+    return State(_MODEL.state)
 
 
 def allows(state: State, trigger: Trigger) -> bool:

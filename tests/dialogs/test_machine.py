@@ -50,9 +50,12 @@ def test_events_that_do_not_apply_are_refused(state: State, trigger: Trigger) ->
         m.fire(state, trigger)
 
 
-def test_machine_holds_no_models_between_events() -> None:
-    m.fire(State.CHOOSING, Trigger.CHOOSE)
-    assert m.MACHINE.models == []
+def test_the_machine_keeps_one_model_and_no_fire_depends_on_the_one_before() -> None:
+    first = m.fire(State.CHOOSING, Trigger.CHOOSE)
+    with pytest.raises(m.InvalidEvent):
+        m.fire(State.NOT_LINKED, Trigger.CHOOSE)  # a refused event leaves nothing behind
+    assert m.fire(State.CHOOSING, Trigger.CHOOSE) == first
+    assert len(m.MACHINE.models) == 1  # attached once, not once per event
 
 
 def test_committed_state_diagram_is_current() -> None:
