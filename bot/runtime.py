@@ -67,11 +67,12 @@ class Runtime:
     def bot_username(self) -> str:
         return self.settings.telegram_bot_username or self.application.bot.username
 
-    async def receive(self, update: Update) -> None:
+    async def receive(self, update: Update, raw: str | None = None) -> None:
         """A webhook update: into the inbox (so a crash cannot lose it), then onto PTB's
-        queue; the caller answers Telegram without waiting for the turn."""
+        queue; the caller answers Telegram without waiting for the turn. `raw`: the JSON as
+        Telegram sent it (kept as is: no second encoding)."""
         try:
-            await self.ledger.keep(update.update_id, update.to_json())
+            await self.ledger.keep(update.update_id, raw or update.to_json())
         except RedisError as error:
             log.warning("update %s not kept in the inbox: %s", update.update_id, error)
         await self.application.update_queue.put(update)

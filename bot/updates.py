@@ -54,7 +54,7 @@ class LedgeredUpdates(BaseUpdateProcessor):
         try:
             chat = update.effective_chat
             claim = await self.ledger.claim(
-                update.update_id, update.to_json(), chat.id if chat is not None else None
+                update.update_id, update.to_json, chat.id if chat is not None else None
             )
         except RedisError as error:
             # Without Redis nothing can be recorded; the handlers still run so the customer

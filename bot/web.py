@@ -161,7 +161,7 @@ def create_web_app(
         # Kept in the inbox, then answered at once: the turn runs behind the answer, so a
         # busy chat never holds Telegram's request, and a worker that dies mid-turn leaves
         # the update for another to finish (see `bot.updates`).
-        await runtime.receive(update)
+        await runtime.receive(update, body.decode())
         return JSONResponse({"ok": True})
 
     async def oauth_callback(request: Request) -> Response:

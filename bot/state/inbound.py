@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -34,6 +35,8 @@ DEFAULT_LEASE_TTL = timedelta(seconds=10)
 # An update nobody finished within this long is dropped from the inbox (its chat moved on).
 INBOX_TTL = timedelta(hours=1)
 MAX_TRIES = 3
+# Updates this process put in the inbox and has not claimed yet (their body is there).
+_KEPT_HERE_MAX = 10_000
 
 _CLAIM = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
@@ -102,6 +105,7 @@ class UpdateLedger:
     ) -> None:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
+        self._kept_here: set[int] = set()
         self.rate = rate
         """Counted in the claim's round trip, for updates that name their chat."""
         self._bot_id = bot_id
@@ -121,17 +125,28 @@ class UpdateLedger:
 
     async def keep(self, update_id: int, raw: str) -> None:
         """Put a received update in the inbox before acknowledging it to Telegram."""
+        if len(self._kept_here) >= _KEPT_HERE_MAX:
+            self._kept_here.clear()  # only saves work: a claim then sends the body again
+        self._kept_here.add(update_id)
         keys = self._update_keys(update_id)
         await self._redis.eval(  # type: ignore[misc]
             _KEEP, 2, keys[2], keys[3], raw, str(self._inbox_s), str(_now_ms()), str(update_id)
         )
 
-    async def claim(self, update_id: int, raw: str = "", chat_id: int | None = None) -> Claim:
+    async def claim(
+        self, update_id: int, raw: str | Callable[[], str] = "", chat_id: int | None = None
+    ) -> Claim:
         """Claim the update; with `chat_id` (and a rate), the same round trip counts it in the
-        chat's rate window and tells whether the chat is busy — what admission asks next."""
+        chat's rate window and tells whether the chat is busy — what admission asks next.
+        `raw` (or what it returns) is the update's JSON for the inbox, encoded only when this
+        process did not keep the update already (a polled update)."""
         token = secrets.token_hex(8)
         keys = self._update_keys(update_id)
-        args: list[str | int] = [token, self.lease_ms, raw, self._inbox_s, _now_ms(), update_id]
+        if update_id in self._kept_here:
+            self._kept_here.discard(update_id)
+            raw = ""
+        body = raw() if callable(raw) else raw
+        args: list[str | int] = [token, self.lease_ms, body, self._inbox_s, _now_ms(), update_id]
         if chat_id is not None and self.rate is not None:
             keys += [self.rate.key(chat_id), self._keys.chat_lock(chat_id)]
             args.append(self.rate.window_s * 2)

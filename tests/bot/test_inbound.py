@@ -113,3 +113,19 @@ async def test_a_claim_counts_its_chat_in_the_rate_and_sees_a_running_turn(
     assert (await ledger.claim(3, RAW, chat_id=42)).sent_in_window == 4
     assert (await ledger.claim(1, RAW, chat_id=42)).result is ClaimResult.RUNNING  # not counted
     assert (await ledger.claim(4, RAW)).sent_in_window is None  # no chat: nothing counted
+
+
+async def test_an_update_this_process_kept_is_not_encoded_again_when_claimed(
+    redis_client: aioredis.Redis,
+) -> None:
+    ledger = UpdateLedger(redis_client, bot_id=111)
+    await ledger.keep(800, RAW)
+
+    def encode_again() -> str:
+        raise AssertionError("the webhook's body is already in the inbox")
+
+    claim = await ledger.claim(800, encode_again)
+    assert claim.result is ClaimResult.CLAIMED
+    assert await ledger.orphans(older_than=timedelta(0)) == []  # claimed: not an orphan
+    polled = await ledger.claim(801, lambda: '{"update_id": 801}')  # never kept: encoded
+    assert polled.result is ClaimResult.CLAIMED
