@@ -100,6 +100,11 @@ class World:
             "REDIS_PREFIX": self.redis_prefix,
             "WATCH_FIRST_DELAY": "0.3",
             "WATCH_MAX_DELAY": "1",
+            # The sandbox's waits run at 1% of their length and the notifier looks every
+            # second, while the request budget counts wall-clock hours: scaled alike, it
+            # would be a hundred times too small. The budget is tested on its own
+            # (tests/bot/test_budget.py, tests/bot/inproc).
+            "KRAKEN_REQUESTS_PER_HOUR": "1000000",
             "DATA_DIR": str(self.log_dir / "data"),
             **extra,
         }
