@@ -16,6 +16,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from arq import Retry
@@ -31,7 +32,7 @@ from bot.screens import wait_overdue
 from bot.state.keys import KeySpace
 from bot.state.lock import LockTimeout
 from bot.turns import LookResult, Turns
-from bot.watches import DEVICES_FUNCTION, LOOK_FUNCTION, Watches
+from bot.watches import DEVICES_FUNCTION, LOOK_FUNCTION, Watches, WatchPolicy
 from kraken.errors import ErrorCategory, KrakenError
 from kraken.http import RequestDeferred, background_requests
 
@@ -65,10 +66,11 @@ async def look_at_wizard(
         with background_requests():  # the request budget may put a look off, never a tap
             result = await notifier.turns.look(chat_id, wizard_id, step_id)
     except RequestDeferred as deferred:
-        # Nothing was asked: the budget is tight, so this look comes back when it says (a
-        # deferred look counts as one of the wait's looks).
+        # Nothing was asked: the budget is tight, so this look comes back when it says.
         notifier.turns.metrics.looks_deferred.inc()
-        raise Retry(defer=max(deferred.delay, policy.delay(attempt))) from None
+        if attempt < last_try(policy):
+            raise Retry(defer=max(deferred.delay, policy.delay(attempt))) from None
+        result = LookResult.WAITING  # no try left: say so rather than go quiet
     except TelegramError as error:
         # The news is still news (the turn was not saved): tell it on the next look.
         log.warning("look at wizard %s could not reach the chat: %s", wizard_id, error)
@@ -84,7 +86,7 @@ async def look_at_wizard(
         log.warning("look at wizard %s lost Redis: %s", wizard_id, type(error).__name__)
         raise Retry(defer=policy.delay(attempt)) from None
     if result is LookResult.WAITING:
-        if attempt >= policy.max_tries():
+        if out_of_time(ctx, attempt, policy):
             await notifier.watches.forget(chat_id, wizard_id)
             await notifier.turns.say(chat_id, [await wait_overdue(notifier.turns, chat_id)], None)
             return "overdue"
@@ -103,6 +105,28 @@ async def look_at_devices(ctx: dict[str, Any], chat_id: int, token: str) -> str:
         log.warning("device look for chat %s put off: %s", chat_id, type(error).__name__)
         raise Retry(defer=notifier.watches.policy.delay(attempt)) from None
     return outcome.value
+
+
+# Room for looks the request budget put off (and Redis outages): arq drops a job silently
+# past its tries, so the job's limit is well above the looks a wait normally takes.
+_TRIES_HEADROOM = 4
+
+
+def last_try(policy: WatchPolicy) -> int:
+    return policy.max_tries() * _TRIES_HEADROOM
+
+
+def out_of_time(ctx: dict[str, Any], attempt: int, policy: WatchPolicy) -> bool:
+    """Give up once the wait has had its looks and its time (`enqueue_time`: when the first
+    look was queued; deferred looks use tries, not time), or on the job's last try."""
+    if attempt >= last_try(policy):
+        return True
+    if attempt < policy.max_tries():
+        return False
+    first = ctx.get("enqueue_time")
+    if not isinstance(first, datetime):
+        return True  # no clock to go by (a caller outside arq): the tries decide
+    return datetime.now(first.tzinfo) - first >= policy.give_up_after
 
 
 class TrackingWorker(Worker):
@@ -133,7 +157,7 @@ def build_worker(
             func(
                 look_at_wizard,
                 name=LOOK_FUNCTION,
-                max_tries=policy.max_tries() + 1,
+                max_tries=last_try(policy) + 1,
                 timeout=JOB_TIMEOUT_S,
             ),
             func(

@@ -1,9 +1,10 @@
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from arq.connections import ArqRedis
 
+from bot.notifier import last_try, out_of_time
 from bot.state.keys import KeySpace
 from bot.watches import Watches, WatchPolicy
 
@@ -64,3 +65,18 @@ async def test_forgetting_an_old_step_keeps_the_watch_on_the_new_one(arq: ArqRed
     assert await arq.hget(keys.active_watches(), "7|W1") == b"S2"  # type: ignore[misc]
     await polls.forget(7, "W1", "S2")
     assert await arq.hget(keys.active_watches(), "7|W1") is None  # type: ignore[misc]
+
+
+def test_a_wait_gives_up_after_its_looks_and_its_time_and_never_past_the_jobs_last_try() -> None:
+    """Looks the request budget put off use tries, not time: a wait that had its tries but
+    not its hour goes on (arq would drop a job past its tries without a word, so the last
+    try always ends with the message)."""
+    policy = WatchPolicy(first_delay=3, growth=1.5, max_delay=60, give_up_after=timedelta(hours=1))
+    tries = policy.max_tries()
+    started = datetime.now(UTC)
+    assert not out_of_time({"enqueue_time": started}, tries - 1, policy)
+    assert not out_of_time({"enqueue_time": started}, tries, policy)  # deferred: time left
+    an_hour_ago = started - timedelta(hours=1, seconds=1)
+    assert out_of_time({"enqueue_time": an_hour_ago}, tries, policy)
+    assert out_of_time({"enqueue_time": started}, last_try(policy), policy)
+    assert out_of_time({}, tries, policy)  # outside arq the tries decide, as before
