@@ -11,14 +11,19 @@ async def newest(d: InProcessDeployment) -> str:
     return (await d.sim.transcript(USER))[-1].text
 
 
-async def car_is_live(d: InProcessDeployment) -> None:
+async def car_registered(d: InProcessDeployment) -> None:
+    """A Renault Zoe without a smart charger, up to Kraken registering it (ONBOARDING)."""
     await d.user_taps(USER, "Electric car or charger")
     await d.user_says(USER, "renault")
     await d.user_taps(USER, "Renault")
     await d.user_says(USER, "zoe")
     await d.user_taps(USER, "Zoe")
     await d.user_taps(USER, "No smart charger")
-    await d.user_taps(USER, "Done")
+    await d.user_taps(USER, "Done")  # the Jedlix action: the car is registered
+
+
+async def car_is_live(d: InProcessDeployment) -> None:
+    await car_registered(d)
     d.advance(3600)
     assert await d.notifier_look(USER) == "changed"
     assert "is connected" in await newest(d)
@@ -104,13 +109,7 @@ async def test_a_setup_cancelled_after_registration_can_remove_its_device(
     started: InProcessDeployment,
 ) -> None:
     d = started
-    await d.user_taps(USER, "Electric car or charger")
-    await d.user_says(USER, "renault")
-    await d.user_taps(USER, "Renault")
-    await d.user_says(USER, "zoe")
-    await d.user_taps(USER, "Zoe")
-    await d.user_taps(USER, "No smart charger")
-    await d.user_taps(USER, "Done")  # the Jedlix action: the car is registered (ONBOARDING)
+    await car_registered(d)  # ONBOARDING in Kraken
     await d.user_says(USER, "/cancel")
     await d.user_taps(USER, "Yes, stop")
     stopped = await newest(d)
