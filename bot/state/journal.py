@@ -20,7 +20,6 @@ Recording never fails a turn: a Redis error is logged and dropped.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -29,7 +28,6 @@ from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 
 from bot.state.agents import AuditLog
 from bot.state.conversations import ConversationStore
@@ -118,7 +116,6 @@ if wizard ~= '' then
 end
 return 1
 """
-_TURN_SHA = hashlib.sha1(_TURN.encode()).hexdigest()
 
 
 def event_kind(event: Event) -> str:
@@ -239,17 +236,6 @@ class Journal:
         return cls(store.redis, store.keys)
 
     # ------------------------------------------------------------------ writing
-
-    async def turn(self, chat_id: int, event: Event, conv: Conversation, *, notify: bool) -> None:
-        """Record one finished turn; never raises (the turn itself is done and saved)."""
-        try:
-            keys, args = self._turn(chat_id, event, conv, notify=notify)
-            try:
-                await self.redis.evalsha(_TURN_SHA, len(keys), *keys, *args)  # type: ignore[misc]
-            except NoScriptError:
-                await self.redis.eval(_TURN, len(keys), *keys, *args)  # type: ignore[misc]
-        except Exception as error:
-            log.warning("journal: turn of chat %s not recorded: %s", chat_id, type(error).__name__)
 
     def turn_on_release(
         self, lock: ChatLock, chat_id: int, event: Event, conv: Conversation, *, notify: bool

@@ -8,9 +8,10 @@ import redis.asyncio as aioredis
 from bot.console.views import LIVE_STEP, funnel, handoff_row, span
 from bot.state.journal import FunnelEvent, Journal, LinkLog
 from bot.state.keys import KeySpace
+from bot.state.lock import ChatLock
 from dialogs.callback_data import Action, encode
 from dialogs.conversation import Conversation
-from dialogs.events import Begin, Help, Tap, Text
+from dialogs.events import Begin, Event, Help, Tap, Text
 from dialogs.machine import State
 from tests.bot.conftest import FakeClock
 
@@ -29,6 +30,12 @@ def conv(step: str | None, state: State = State.CHOOSING, **more: object) -> Con
     )
 
 
+async def turn(journal: Journal, event: Event, c: Conversation) -> None:
+    """A turn recorded as Turns records it: with the release of the chat's lock."""
+    async with ChatLock(journal.redis, journal.keys, CHAT) as lock:
+        journal.turn_on_release(lock, CHAT, event, c, notify=False)
+
+
 async def test_a_turn_is_kept_without_what_the_customer_typed(
     redis_client: aioredis.Redis,
 ) -> None:
@@ -38,16 +45,14 @@ async def test_a_turn_is_kept_without_what_the_customer_typed(
     links = LinkLog(redis_client, keys, clock)
     link_id = await links.issued("ab" * 32, "A-ONE", 1, None, "alice", int(clock() * 1000) + 10**6)
 
-    await journal.turn(CHAT, Begin("A-ONE", 1), conv("SelectDeviceType"), notify=False)
+    await turn(journal, Begin("A-ONE", 1), conv("SelectDeviceType"))
     clock.advance(30)
     tap = Tap(encode("s", Action.CHOOSE, "abcdef12"))
-    await journal.turn(CHAT, tap, conv("SelectVehicleMake"), notify=False)
-    await journal.turn(CHAT, Help(), conv("SelectVehicleMake"), notify=False)  # changes nothing
+    await turn(journal, tap, conv("SelectVehicleMake"))
+    await turn(journal, Help(), conv("SelectVehicleMake"))  # changes nothing
     clock.advance(5)
     secret = Text("https://example.test/landing?code=SECRET-CODE")
-    await journal.turn(
-        CHAT, secret, conv("SelectVehicleMake", last_error="KT-CT-4321"), notify=False
-    )
+    await turn(journal, secret, conv("SelectVehicleMake", last_error="KT-CT-4321"))
 
     timeline = await journal.timeline(CHAT)
     assert [entry.kind for entry in timeline] == ["answer", "tap:choose", "begin"]
