@@ -64,7 +64,7 @@ _ACTING = (Begin, Tap, Text, CheckNow, WizardChanged, AuthCallback, Cancel)
 _QUIET = (Progress, Help)
 
 # KEYS: timeline, now-hash, funnel, the account's unopened-link pointer.
-# ARGV: see `Journal.turn`. Times are Redis's own (TIME), like the stream ids beside them.
+# ARGV: see `Journal._turn`. Times are Redis's own (TIME), like the stream ids beside them.
 _TURN = """
 local clock = redis.call('TIME')
 local now = tostring(tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000))
