@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import secrets
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import httpx
@@ -21,6 +24,8 @@ import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.state.keys import KeySpace
+from bot.watches import LOOK_FUNCTION
+from sandbox.kraken.config import Delays
 from scripts.processes import (
     ManagedProcess,
     ProcessGroup,
@@ -45,6 +50,9 @@ class World:
     redis_url: str
     time_scale: float = FAST
     kraken_args: tuple[str, ...] = ()  # e.g. ("--flavour", "uk")
+    # What the bot takes a test charge to last (its notifier first asks Kraken about one near
+    # its expected end); None: the sandbox's 7 minutes, time-scaled.
+    test_charge_seconds: float | None = None
     kraken_port: int = field(default_factory=free_port)
     telegram_port: int = field(default_factory=free_port)
     bot_port: int = field(default_factory=free_port)
@@ -105,6 +113,9 @@ class World:
             # would be a hundred times too small. The budget is tested on its own
             # (tests/bot/test_budget.py, tests/bot/inproc).
             "KRAKEN_REQUESTS_PER_HOUR": "1000000",
+            "TEST_CHARGE_SECONDS": str(
+                self.test_charge_seconds or Delays().test_charge * self.time_scale
+            ),
             "DATA_DIR": str(self.log_dir / "data"),
             **extra,
         }
@@ -125,6 +136,33 @@ class World:
 
     def start(self, process: ManagedProcess) -> ManagedProcess:
         return self.group.start(process)
+
+    def running(self, name: str) -> ManagedProcess | None:
+        """The live process started as `name` (a restarted one, not the one it replaced)."""
+        return next((p for p in self.group.processes if p.name == name and p.running()), None)
+
+    def crash(self, name: str) -> ManagedProcess:
+        """SIGKILL the process running as `name`: a crash or an OOM kill, no goodbye."""
+        victim = self.running(name)
+        assert victim is not None, f"{name} is not running"
+        victim.kill()
+        assert victim.returncode == -9
+        return victim
+
+    async def notifier(self, name: str) -> ManagedProcess:
+        """`python -m bot worker` as `name`, started unless it is running, returned once its
+        heartbeat is in Redis: a worker serves nothing to poll, and it beats only after it
+        has reached Redis and re-armed the waits."""
+        process = self.running(name) or self.start(self.bot_process(name, "worker"))
+
+        async def beating(redis: aioredis.Redis, keys: KeySpace) -> bool:
+            now_ms = int(time.time() * 1000)
+            alive = await redis.zrangebyscore(keys.notifier_heartbeats(), f"({now_ms}", "+inf")
+            # Each member is "<host>:<pid>:<random>" (bot.notifier names its instance so).
+            return any(member.decode().split(":")[-2] == str(process.pid) for member in alive)
+
+        await self.until_keys(beating)
+        return process
 
     def logs(self) -> str:
         """Every process's log tail, for a failing test's report."""
@@ -187,3 +225,48 @@ class World:
             return bool(await redis.exists(keys.chat_lock(chat_id))) is running
 
         await self.until_keys(held)
+
+
+class Mark(StrEnum):
+    """What arq logs of a job: its start ("→ <job>:<function>(<args>)", " try=N" past the
+    first try), its end ("← <job>:<function> ● <result>"), or that it runs again later."""
+
+    STARTED = "→"
+    FINISHED = "←"
+    DEFERRED = "↻"
+
+
+_LOOK_LINE = re.compile(rf'([{"".join(Mark)}]) (\S+):{LOOK_FUNCTION}([^"]*)')
+
+
+@dataclass(frozen=True)
+class Look:
+    """One line a notifier logged about a look at a waiting wizard."""
+
+    mark: Mark
+    job: str  # one per waited step, shared by every worker (bot.watches)
+    detail: str  # a start's arguments and try, an end's result
+
+    @property
+    def attempt(self) -> int:
+        """Which try of its job a started look was: arq counts them in Redis, across workers."""
+        found = re.search(r" try=(\d+)", self.detail)
+        return int(found[1]) if found else 1
+
+
+def looks_logged(process: ManagedProcess, wizard_id: str) -> list[Look]:
+    """The looks at one wizard that `process` logged, in order. Which notifier ran which
+    look is told by their logs (what an operator reads), not by anything the bot serves."""
+    looks: list[Look] = []
+    jobs: set[str] = set()
+    for line in process.log_path.read_text(errors="replace").splitlines():
+        found = _LOOK_LINE.search(line)
+        if found is None:
+            continue
+        mark, job, detail = found.groups()
+        look = Look(Mark(mark), job, detail)
+        if look.mark is Mark.STARTED and f", '{wizard_id}', " in look.detail:
+            jobs.add(look.job)
+        if look.job in jobs:
+            looks.append(look)
+    return looks

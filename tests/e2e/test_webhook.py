@@ -1,8 +1,10 @@
-"""Webhook mode with two web workers behind a balancer and a separate notifier worker.
+"""Webhook mode as production scales it: two web processes behind a balancer and two
+notifier workers, all on one Redis.
 
 The emulator delivers every update to the balancer (this module's `RoundRobinProxy`), which
-alternates between the two `python -m bot web` processes; `python -m bot worker` runs the
-notifier. One customer's journey must read exactly as it does with a single process.
+alternates between the two `python -m bot web` processes; two `python -m bot worker`
+processes share the notifier's looks. One customer's journey must read exactly as it does
+with a single process, whichever process takes a tap or a look, and whichever one dies.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,58 +21,163 @@ import redis.asyncio as aioredis
 
 from bot.state.keys import KeySpace
 from bot.web import SECRET_HEADER, WEBHOOK_PATH
-from scripts.processes import free_port
+from scripts.processes import ManagedProcess, free_port
 from tests.e2e.conftest import FIRST_SCREEN, deployment
-from tests.e2e.harness import User
+from tests.e2e.harness import User, eventually
+from tests.e2e.kraken_sandbox import KrakenSandbox
 from tests.e2e.proxy import RoundRobinProxy, serving
-from tests.e2e.stack import BOT_TOKEN, World
+from tests.e2e.stack import BOT_TOKEN, Look, Mark, World, looks_logged
+from tests.e2e.test_journeys import CONNECTED, PAST_ANY_WAIT, START_TEST, TEST_CHECKLIST
 
 pytestmark = pytest.mark.e2e
 
+NOTIFIERS = ("notifier1", "notifier2")
 _update_ids = itertools.count(900_000_000)
 
 
+@dataclass
+class Webhook:
+    world: World
+    proxy: RoundRobinProxy
+    webs: list[str]
+    """The web processes' URLs behind the balancer, web1's first."""
+
+
 @pytest.fixture(scope="module")
-def webhook_world(
-    tmp_path_factory: pytest.TempPathFactory, e2e_redis_url: str
-) -> Iterator[tuple[World, RoundRobinProxy, list[str]]]:
+def webhook(tmp_path_factory: pytest.TempPathFactory, e2e_redis_url: str) -> Iterator[Webhook]:
     with deployment(tmp_path_factory.mktemp("e2e-webhook"), e2e_redis_url) as world:
         ports = [free_port(), free_port()]
-        backends = [f"http://127.0.0.1:{port}" for port in ports]
-        proxy = RoundRobinProxy(backends)
+        webs = [f"http://127.0.0.1:{port}" for port in ports]
+        proxy = RoundRobinProxy(webs)
         with serving(proxy, world.bot_port):
             for n, port in enumerate(ports, start=1):
                 world.start(world.bot_process(f"web{n}", "web", port=port))
-            world.start(world.bot_process("worker", "worker"))
-            yield world, proxy, backends
+            for name in NOTIFIERS:
+                world.start(world.bot_process(name, "worker"))
+            yield Webhook(world, proxy, webs)
 
 
 @pytest.fixture
-def world(webhook_world: tuple[World, RoundRobinProxy, list[str]]) -> World:
-    return webhook_world[0]
+def world(webhook: Webhook) -> World:
+    return webhook.world
 
 
 @pytest.fixture
-def proxy(webhook_world: tuple[World, RoundRobinProxy, list[str]]) -> RoundRobinProxy:
-    return webhook_world[1]
+def proxy(webhook: Webhook) -> RoundRobinProxy:
+    return webhook.proxy
 
 
 @pytest.fixture
-def workers(webhook_world: tuple[World, RoundRobinProxy, list[str]]) -> list[str]:
-    return webhook_world[2]
+def webs(webhook: Webhook) -> list[str]:
+    return webhook.webs
 
 
-async def test_a_journey_across_two_web_workers_goes_live_once(
-    linked: User, proxy: RoundRobinProxy, workers: list[str]
+@pytest.fixture(autouse=True)
+async def notifiers(webhook: Webhook) -> list[ManagedProcess]:
+    """Both notifiers running, with a live heartbeat, before every test: one that a test
+    killed and did not bring back is started again here."""
+    return [await webhook.world.notifier(name) for name in NOTIFIERS]
+
+
+async def _wizard_id(user: User) -> str:
+    wizard_id: str = (await user.sandbox.only_wizard(user.account))["id"]
+    return wizard_id
+
+
+def _looks(notifiers: list[ManagedProcess], wizard_id: str) -> dict[str, list[Look]]:
+    return {notifier.name: looks_logged(notifier, wizard_id) for notifier in notifiers}
+
+
+async def _every_look_ended(notifiers: list[ManagedProcess], wizard_id: str) -> list[Look]:
+    """Once every waited step's job has ended in some notifier (a customer is told before
+    the look that told them returns), the looks at the wizard that ended, across notifiers."""
+    ended: list[Look] = []
+
+    async def settled() -> bool:
+        looks = [look for found in _looks(notifiers, wizard_id).values() for look in found]
+        ended[:] = [look for look in looks if look.mark is Mark.FINISHED]
+        return {look.job for look in looks} == {look.job for look in ended}
+
+    await eventually(settled)
+    return ended
+
+
+async def test_a_journey_across_two_web_processes_and_two_notifiers_goes_live_once(
+    linked: User, proxy: RoundRobinProxy, webs: list[str], notifiers: list[ManagedProcess]
 ) -> None:
     await linked.choose("Electric car or charger", "Renault", "Zoe", "No smart charger")
     waiting = await linked.tap("Done", expect="Waiting for the manufacturer")
-    await linked.wait_new_message("is connected!", after=waiting.id)
-    assert proxy.backends_hit(WEBHOOK_PATH) == set(workers)
-    assert await linked.count_bot_messages("is connected!") == 1
+    await linked.wait_new_message(CONNECTED, after=waiting.id)
+    assert proxy.backends_hit(WEBHOOK_PATH) == set(webs)
+    assert await linked.count_bot_messages(CONNECTED) == 1
     assert await linked.count_bot_messages("Waiting for the manufacturer") == 1
     assert await linked.count_bot_messages("went wrong") == 0
     assert await linked.sandbox.device_statuses(linked.account) == ["LIVE"]
+    # The notifiers took the wait's looks from the queue they share: each waited step's job
+    # ended once, in one of them, however many looks it took and whoever ran them.
+    ended = await _every_look_ended(notifiers, await _wizard_id(linked))
+    assert ended
+    assert len({look.job for look in ended}) == len(ended), ended
+    assert all(notifier.running() for notifier in notifiers)
+
+
+# The Kraken read every look at a wizard starts with.
+LOOK_READ = "SmartFlexOnboardingWizards"
+
+
+async def _armed_faults(sandbox: KrakenSandbox) -> list[dict[str, Any]]:
+    """The sandbox's faults still armed: it lists them in its answer to an arming, and a
+    fault armed zero times adds nothing."""
+    answer = await sandbox.hook("faults", {"operation": LOOK_READ, "times": 0, "latencyMs": 1})
+    armed: list[dict[str, Any]] = answer["faults"]
+    return armed
+
+
+@pytest.mark.usefixtures("clean_faults")
+async def test_a_notifier_killed_in_the_middle_of_a_look_leaves_the_wait_to_the_other(
+    linked: User, world: World, notifiers: list[ManagedProcess]
+) -> None:
+    await linked.choose("Electric car or charger", "Tesla", "Model 3", "No smart charger")
+    await linked.oauth_allow(expect="I've added the key")
+    await linked.tap("I've added the key", expect=TEST_CHECKLIST)
+    running = await linked.tap(START_TEST, expect="Test charge running")
+    wizard_id = await _wizard_id(linked)
+    await world.turn_running(linked.user_id, running=False)  # the tap's own reads are done
+
+    # Kraken holds the next look's read for 10 s: whichever notifier took that look is
+    # certainly still in it when it is killed.
+    await linked.sandbox.fault(LOOK_READ, latencyMs=10_000)
+
+    async def look_held() -> bool:
+        return not await _armed_faults(linked.sandbox)
+
+    await eventually(look_held)
+    looks = _looks(notifiers, wizard_id)
+    (victim,) = [n for n in notifiers if looks[n.name] and looks[n.name][-1].mark is Mark.STARTED]
+    (survivor,) = [n for n in notifiers if n is not victim]
+    held = looks[victim.name][-1]
+    world.crash(victim.name)
+
+    await linked.sandbox.advance(PAST_ANY_WAIT)  # the test charge is over
+    # arq gives a job whose worker died to another only when its in-progress mark expires
+    # (the job timeout and 10 s: 30 s), so the customer is told up to half a minute late.
+    await linked.wait_new_message(CONNECTED, after=running.id, timeout=60)
+    assert await linked.count_bot_messages(CONNECTED) == 1
+    assert await linked.count_bot_messages("Test charge running") == 1
+    assert await linked.count_bot_messages("went wrong") == 0
+    assert await linked.sandbox.device_statuses(linked.account) == ["LIVE"]
+
+    ended = await _every_look_ended(notifiers, wizard_id)
+    assert len({look.job for look in ended}) == len(ended), ended
+    assert looks_logged(victim, wizard_id)[-1] == held  # it died in the middle of that look
+    # The other notifier ran the same job's next try, and that look ended the wait.
+    carried = looks_logged(survivor, wizard_id)
+    assert any(
+        look.mark is Mark.STARTED and look.job == held.job and look.attempt > held.attempt
+        for look in carried
+    ), carried
+    assert any(look.mark is Mark.FINISHED and look.job == held.job for look in carried), carried
+    await world.notifier(victim.name)  # back to two for the module's other tests
 
 
 def _user(user_id: int) -> dict[str, Any]:
@@ -109,28 +217,29 @@ def callback_update(user_id: int, message_id: int, data: str) -> dict[str, Any]:
     return {"update_id": update_id, "callback_query": query}
 
 
-async def post_update(worker: str, update: dict[str, Any], secret: str | None) -> int:
-    """POST to one worker's webhook as Telegram (or an impostor) would; returns the status."""
+async def post_update(web: str, update: dict[str, Any], secret: str | None) -> int:
+    """POST to one web process's webhook as Telegram (or an impostor) would; returns the
+    status."""
     headers = {SECRET_HEADER: secret} if secret else {}
     async with httpx.AsyncClient(timeout=10.0) as http:
-        answer = await http.post(f"{worker}{WEBHOOK_PATH}", json=update, headers=headers)
+        answer = await http.post(f"{web}{WEBHOOK_PATH}", json=update, headers=headers)
     return answer.status_code
 
 
 @pytest.mark.parametrize("secret", [None, "wrong-secret"], ids=["missing", "wrong"])
 async def test_a_webhook_call_without_the_secret_is_refused_unprocessed(
-    linked: User, workers: list[str], secret: str | None
+    linked: User, webs: list[str], secret: str | None
 ) -> None:
-    for worker in workers:
+    for web in webs:
         update = message_update(linked.user_id, text="/support")
-        assert await post_update(worker, update, secret) == 403
+        assert await post_update(web, update, secret) == 403
     # A refused update is never processed: the reply would have been sent before the answer.
     assert await linked.count_bot_messages("Support reference") == 0
     assert FIRST_SCREEN in (await linked.screen()).text
 
 
 async def test_forged_button_data_is_refused_and_nothing_changes(
-    linked: User, world: World, workers: list[str]
+    linked: User, world: World, webs: list[str]
 ) -> None:
     """A modified client can send any callback data; Telegram forwards it with the secret."""
     screen = await linked.screen()
@@ -139,7 +248,7 @@ async def test_forged_button_data_is_refused_and_nothing_changes(
         update = callback_update(linked.user_id, screen.id, data)
 
         async def deliver(body: dict[str, Any] = update) -> None:
-            assert await post_update(workers[0], body, world.webhook_secret) == 200
+            assert await post_update(webs[0], body, world.webhook_secret) == 200
 
         refused = await linked.act(deliver, expect=told)
         assert FIRST_SCREEN in refused.text
@@ -166,13 +275,13 @@ MEDIA: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("kind", list(MEDIA))
 async def test_a_voice_note_photo_or_sticker_gets_a_helpful_answer(
-    linked: User, world: World, workers: list[str], kind: str
+    linked: User, world: World, webs: list[str], kind: str
 ) -> None:
     """Posted as Telegram would; the voice note names a file Telegram no longer has."""
     update = message_update(linked.user_id, **MEDIA[kind])
 
     async def deliver() -> None:
-        assert await post_update(workers[1], update, world.webhook_secret) == 200
+        assert await post_update(webs[1], update, world.webhook_secret) == 200
 
     if kind == "voice":
         answer = await linked.act(deliver, expect="couldn't fetch that voice note")
@@ -194,7 +303,7 @@ async def _completed_steps(user: User) -> list[str]:
 
 
 def _backend_of_last_webhook(proxy: RoundRobinProxy, before: dict[str, int]) -> str:
-    after = {b: n for (b, path), n in proxy.hits.items() if path == WEBHOOK_PATH}
+    after = _webhook_hits(proxy)
     grown = [b for b, n in after.items() if n > before.get(b, 0)]
     assert len(grown) == 1, (before, after)
     return grown[0]
@@ -205,20 +314,18 @@ def _webhook_hits(proxy: RoundRobinProxy) -> dict[str, int]:
 
 
 @pytest.mark.usefixtures("clean_faults")
-async def test_a_tap_whose_web_worker_dies_mid_kraken_call_is_finished_by_another(
-    linked: User, world: World, proxy: RoundRobinProxy, workers: list[str]
+async def test_a_tap_whose_web_process_dies_mid_kraken_call_is_finished_by_another(
+    linked: User, world: World, proxy: RoundRobinProxy, webs: list[str]
 ) -> None:
-    # The worker that takes the tap is killed while Kraken is still answering it.
+    # The web process that takes the tap is killed while Kraken is still answering it.
     await linked.sandbox.fault(SELECT, times=1, latencyMs=15_000)
     message, label = await linked.button("Heat pump")
     before = _webhook_hits(proxy)
     await linked.sim.tap(linked.user_id, label, message_id=message.id)
     await world.turn_running(linked.user_id)
     backend = _backend_of_last_webhook(proxy, before)
-    name = f"web{workers.index(backend) + 1}"
-    victim = next(p for p in world.group.processes if p.name == name and p.returncode is None)
-    victim.kill()
-    assert victim.returncode == -9
+    name = f"web{webs.index(backend) + 1}"
+    world.crash(name)
     world.start(world.bot_process(name, "web", port=int(backend.rsplit(":", 1)[1])))
 
     moved = await linked.wait_text(HEAT_PUMP_MAKES, timeout=40)
@@ -261,7 +368,7 @@ async def test_a_tap_after_the_wizard_moved_on_elsewhere_never_acts_on_the_new_s
 
 @pytest.mark.usefixtures("clean_faults")
 async def test_a_flood_of_taps_gets_toasts_not_messages_and_never_holds_the_webhook(
-    linked: User, world: World, workers: list[str]
+    linked: User, world: World, webs: list[str]
 ) -> None:
     screen = await linked.screen()
     data = next(b.callback_data for row in screen.buttons for b in row if "Heat pump" in b.text)
@@ -272,7 +379,7 @@ async def test_a_flood_of_taps_gets_toasts_not_messages_and_never_holds_the_webh
     await linked.sandbox.fault(SELECT, times=1, latencyMs=3_000)
     for n in range(120):
         update = callback_update(linked.user_id, screen.id, data)
-        assert await post_update(workers[n % 2], update, world.webhook_secret) == 200
+        assert await post_update(webs[n % 2], update, world.webhook_secret) == 200
         if n == 1:
             await world.turn_running(linked.user_id)  # answered while the turn runs
     await linked.wait_text(HEAT_PUMP_MAKES)
