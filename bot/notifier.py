@@ -56,20 +56,29 @@ class NotifierContext:
 async def look_at_wizard(
     ctx: dict[str, Any], chat_id: int, wizard_id: str, step_id: str | None
 ) -> str:
+    """One run of a wait's job: a look at Kraken, or — before a wait of known length is
+    expected to end — only its progress line redrawn; then the next run, by what is awaited
+    (`WatchPolicy.next_run`)."""
     notifier: NotifierContext = ctx["notifier"]
     attempt: int = ctx.get("job_try", 1)
     policy = notifier.watches.policy
     scheduled_ms = ctx.get("score")
     if scheduled_ms:
         notifier.turns.metrics.notifier_lag.observe(max(0.0, time.time() - scheduled_ms / 1000))
+    later = policy.delay(attempt)  # until the wait is known
     try:
-        with background_requests():  # the request budget may put a look off, never a tap
-            result = await notifier.turns.look(chat_id, wizard_id, step_id)
+        wait = await notifier.turns.waiting(chat_id, wizard_id, step_id)
+        if wait is None:
+            result = LookResult.GONE
+        else:
+            later = policy.next_run(attempt, wait.now, wait.ends, wait.next_refresh)
+            with background_requests():  # the request budget may put a look off, never a tap
+                result = await notifier.turns.look(chat_id, wait)
     except RequestDeferred as deferred:
         # Nothing was asked: the budget is tight, so this look comes back when it says.
         notifier.turns.metrics.looks_deferred.inc()
         if attempt < last_try(policy):
-            raise Retry(defer=max(deferred.delay, policy.delay(attempt))) from None
+            raise Retry(defer=max(deferred.delay, later)) from None
         result = LookResult.WAITING  # no try left: say so rather than go quiet
     except TelegramError as error:
         # The news is still news (the turn was not saved): tell it on the next look.
@@ -84,13 +93,13 @@ async def look_at_wizard(
     except RedisError as error:
         # A failed job would leave the queue for good; a retried one is looked at again.
         log.warning("look at wizard %s lost Redis: %s", wizard_id, type(error).__name__)
-        raise Retry(defer=policy.delay(attempt)) from None
+        raise Retry(defer=later) from None
     if result is LookResult.WAITING:
         if out_of_time(ctx, attempt, policy):
             await notifier.watches.forget(chat_id, wizard_id)
             await notifier.turns.say(chat_id, [await wait_overdue(notifier.turns, chat_id)], None)
             return "overdue"
-        raise Retry(defer=policy.delay(attempt))
+        raise Retry(defer=later)
     await notifier.watches.forget(chat_id, wizard_id, step_id)
     return str(result.value)
 

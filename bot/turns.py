@@ -85,6 +85,30 @@ class WaitFigures:
     test_charge: timedelta = timedelta(minutes=7)
     progress_every: timedelta = timedelta(seconds=45)
 
+    def expected_end(self, conv: Conversation) -> datetime | None:
+        """When the chat's wait should be over, for a wait whose length we know (a running
+        test charge); None for every other wait."""
+        if conv.state is State.TEST_CHARGE_RUNNING and conv.waiting_since is not None:
+            return conv.waiting_since + self.test_charge
+        return None
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A chat's wait as one notifier run finds it (`Turns.waiting`)."""
+
+    conv: Conversation
+    now: datetime
+    ends: datetime | None
+    """The expected end of a wait of known length (`WaitFigures.expected_end`)."""
+    next_refresh: datetime | None
+    """When the progress line is next due after this run (which redraws it if it is due)."""
+
+    @property
+    def quiet(self) -> bool:
+        """Kraken has nothing to tell yet: a wait of known length before its expected end."""
+        return self.ends is not None and self.now < self.ends
+
 
 # Told of the screens each delivery showed (bot.voice: what they accept, and reading them aloud);
 # the last argument says whether the engine drew them (False: bot-level screens beside it).
@@ -317,17 +341,32 @@ class Turns:
         if after != conv:
             await self._save(chat_id, stored, after)
 
-    async def look(self, chat_id: int, wizard_id: str, step_id: str | None) -> LookResult:
-        """One notifier look at a waiting wizard; speaks only when it moved on."""
+    async def waiting(self, chat_id: int, wizard_id: str, step_id: str | None) -> Wait | None:
+        """The chat's wait on that step, or None when the chat moved on without the notifier
+        (the customer tapped "check now", cancelled, another chat took over, ...)."""
         conv = await self.peek(chat_id)
         if conv is None or conv.wizard_id != wizard_id or conv.step_id != step_id:
-            return LookResult.GONE
+            return None
         if conv.account_number is None or conv.state in FINISHED:
-            return LookResult.GONE
+            return None
         driver = await self.bindings.driver(conv.account_number)
         if driver is not None and driver != chat_id:
-            return LookResult.GONE  # another chat took the onboarding over and watches it
-        wizard = await self.kraken.wizard(conv.account_number, wizard_id)
+            return None  # another chat took the onboarding over and watches it
+        now = self.clock()
+        due = self._progress_due(conv)
+        following = due if due is None or due > now else now + self.waits.progress_every
+        return Wait(conv, now, self.waits.expected_end(conv), following)
+
+    async def look(self, chat_id: int, wait: Wait) -> LookResult:
+        """One notifier look at a waiting wizard; speaks only when it moved on. A wait of
+        known length is not asked about before its expected end: only its progress line is
+        redrawn, from what the chat shows."""
+        conv = wait.conv
+        if wait.quiet:
+            await self._refresh_progress(chat_id, wait)
+            return LookResult.WAITING
+        assert conv.account_number is not None and conv.wizard_id is not None
+        wizard = await self.kraken.wizard(conv.account_number, conv.wizard_id)
         if conv.state is State.COMPLETING and wizard.current_step is None:
             # The wizard is done; what is awaited is the device going LIVE (or news of a
             # cancellation): only `devices` can tell.
@@ -335,19 +374,23 @@ class Turns:
             if not ending.cancelled and ending.status == conv.device_status:
                 return LookResult.WAITING
         elif unchanged(conv, wizard):
-            now = self.clock()
-            if self._progress_due(conv, now):
-                seconds = self.waits.test_charge.total_seconds()
-                await self.run(chat_id, Progress(wizard, now, seconds))
+            await self._refresh_progress(chat_id, wait)
             return LookResult.WAITING
         await self.run(chat_id, WizardChanged(wizard), notify=True)
         return LookResult.CHANGED
 
-    def _progress_due(self, conv: Conversation, now: datetime) -> bool:
-        """At a gentle pace: Telegram counts edits too, and a line that changes every few
-        seconds reads as nervous, not as progress."""
+    async def _refresh_progress(self, chat_id: int, wait: Wait) -> None:
+        due = self._progress_due(wait.conv)
+        if due is not None and due <= wait.now:
+            seconds = self.waits.test_charge.total_seconds()
+            await self.run(chat_id, Progress(wait.conv.step_id, wait.now, seconds))
+
+    def _progress_due(self, conv: Conversation) -> datetime | None:
+        """When the wait's progress line is next redrawn: at a gentle pace, since Telegram
+        counts edits too, and a line that changes every few seconds reads as nervous, not as
+        progress."""
         last = conv.progress_shown_at or conv.waiting_since
-        return last is not None and now - last >= self.waits.progress_every
+        return None if last is None else last + self.waits.progress_every
 
     # ------------------------------------------------------------------ parts
 

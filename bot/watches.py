@@ -1,8 +1,12 @@
 """Scheduling the notifier's looks as durable arq jobs.
 
 Waiting wizards: one job per waited step (`watch:{wizard}:{step}`), so however many processes
-ask, arq keeps a single job; the job re-queues itself with growing delays (`Retry(defer=...)`).
-Active watches are also kept in a Redis hash so a restarted worker can re-arm every one of them.
+ask, arq keeps a single job; the job re-queues itself (`Retry(defer=...)`) by what is awaited
+(`WatchPolicy.next_run`): an unknown wait with growing delays; a wait of known length (a test
+charge) sleeps until its expected end, waking only to redraw its progress line, then looks
+close together and backs off as an unknown wait. Both are reckoned from what the conversation
+holds (when its wait began), so a job re-armed after a restart keeps its schedule. Active
+watches are also kept in a Redis hash so a restarted worker can re-arm every one of them.
 
 Devices after LIVE (`bot.alerts`): one slow look per chat at a time, for as long as the chat
 wants alerts. A look that runs for ever cannot be one arq job retried (a job's key expires a day
@@ -17,7 +21,7 @@ import logging
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
 
@@ -41,6 +45,9 @@ class WatchPolicy:
     # customers who went LIVE at the same minute do not all reach Kraken at the same second.
     alerts_every: timedelta = timedelta(minutes=30)
     alerts_jitter: float = 0.2
+    # A wait of known length: this many looks `first_delay` apart from its expected end (the
+    # news told within seconds of Kraken's transition), then the unknown wait's curve.
+    close_looks: int = 4
 
     def alerts_delay(self, soon: bool = False) -> float:
         """Seconds before the next look at a chat's devices; `soon`: the news could not be
@@ -55,6 +62,31 @@ class WatchPolicy:
         """Delay before look number `attempt + 1` (attempt counts from 1)."""
         exponent = min(max(0, attempt - 1), 64)  # past the cap the curve no longer matters
         return float(min(self.max_delay, self.first_delay * self.growth**exponent))
+
+    def next_run(
+        self, attempt: int, now: datetime, ends: datetime | None, refresh: datetime | None
+    ) -> float:
+        """Seconds until a wait's job runs again after run number `attempt`. An unknown wait
+        (`ends` None) backs off by its attempts. A wait expected to end at `ends` is left
+        alone until then, but for its progress line (due at `refresh`); from `ends` on it is
+        looked at `close_looks` times `first_delay` apart, then backs off as an unknown wait
+        from its start — by time past the expected end, not by attempts, which the quiet
+        runs before it have used."""
+        if ends is None:
+            return self.delay(attempt)
+        if now < ends:
+            wake = ends if refresh is None or refresh <= now else min(ends, refresh)
+            return (wake - now).total_seconds()
+        past = (now - ends).total_seconds() - self.first_delay * self.close_looks
+        return self.first_delay if past < 0 else self.delay(self._attempt_at(past))
+
+    def _attempt_at(self, elapsed: float) -> int:
+        """The attempt whose delay an unknown wait uses `elapsed` seconds after it began."""
+        attempt, total = 1, 0.0
+        while (gap := self.delay(attempt)) < self.max_delay and total + gap <= elapsed:
+            total += gap
+            attempt += 1
+        return attempt
 
     def max_tries(self) -> int:
         total, tries = 0.0, 0

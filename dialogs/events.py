@@ -75,11 +75,12 @@ class WizardChanged:
 
 @dataclass(frozen=True)
 class Progress:
-    """The notifier looked and the wizard still waits: refresh the wait's progress line.
+    """The wait on ``step_id`` goes on: refresh its progress line. Drawn from the
+    conversation alone — a refresh is not a look and never asks Kraken.
 
     ``test_charge_seconds``: how long a test charge takes (our figure; Kraken gives none)."""
 
-    wizard: Wizard
+    step_id: str | None
     now: datetime
     test_charge_seconds: float
 

@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -154,8 +155,11 @@ class InProcessDeployment:
     # ------------------------------------------------------------------ the outside world
 
     def advance(self, seconds: float) -> None:
-        """Move the sandbox clock: Kraken's waits resolve on the next read past deadline."""
+        """Move time on for Kraken (its waits resolve on the next read past their deadline)
+        and for the bot (the notifier's schedule and the progress lines go by its clock)."""
         self.sandbox.clock.advance(seconds)
+        before = self.runtime.turns.clock
+        self.runtime.turns.clock = lambda: before() + timedelta(seconds=seconds)
 
     async def notifier_look(self, chat_id: int, attempt: int = 1) -> str | float:
         """One notifier job run for the chat's waiting wizard, as arq would run it.

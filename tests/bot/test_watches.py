@@ -26,6 +26,39 @@ def test_max_tries_covers_the_give_up_window_and_no_more() -> None:
     assert covered - policy.delay(tries) < 3600
 
 
+def test_an_unknown_wait_backs_off_by_its_attempts_whatever_the_clock_says() -> None:
+    policy = WatchPolicy()
+    now = datetime.now(UTC)
+    assert [policy.next_run(n, now, None, now) for n in (1, 2, 30)] == [
+        policy.delay(1),
+        policy.delay(2),
+        policy.max_delay,
+    ]
+
+
+def test_a_wait_of_known_length_sleeps_to_its_end_waking_only_for_its_progress_line() -> None:
+    policy = WatchPolicy(first_delay=3, growth=1.5, max_delay=60, close_looks=4)
+    began = datetime.now(UTC)
+    ends = began + timedelta(minutes=7)
+
+    def at(seconds: float) -> datetime:
+        return began + timedelta(seconds=seconds)
+
+    assert policy.next_run(1, at(3), ends, at(45)) == 42  # the progress line's turn
+    assert policy.next_run(9, at(405), ends, at(450)) == 15  # the end comes first
+    assert policy.next_run(2, at(100), ends, None) == 320  # no line to draw
+    assert policy.next_run(2, at(100), ends, at(100)) == 320  # a line not due again
+
+    # From the expected end: seconds apart, then as an unknown wait from its start.
+    seconds, gaps = 420.0, []
+    while seconds < 420 + 120:
+        gaps.append(policy.next_run(40, at(seconds), ends, None))
+        seconds += gaps[-1]
+    assert gaps[:5] == [3.0] * 5
+    assert gaps[5:8] == [policy.delay(2), policy.delay(3), policy.delay(4)]
+    assert policy.next_run(40, at(420 + 3600), ends, None) == policy.max_delay
+
+
 @pytest.fixture
 async def arq(redis_url: str, redis_client: object) -> AsyncIterator[ArqRedis]:
     pool = ArqRedis.from_url(redis_url)
