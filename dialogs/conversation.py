@@ -52,6 +52,11 @@ class Conversation(BaseModel):
     # The device setting whose value is awaited (DEVICE_INPUT): see `dialogs.devices.Editor`.
     # Added without a version bump: documents without it load with None.
     device_editing: str | None = None
+    # The device the wizard set up, as `devices` named it when the chat settled LIVE: the
+    # wizard is complete then and never changes again, so re-showing a LIVE chat asks
+    # `devices` alone. Added without a version bump: documents without it take the old path
+    # (read the wizard, then its ending) once, which fills it in.
+    wizard_device_id: str | None = None
     list_page: int = 0
     list_filter: str = ""
     device_name: str | None = None

@@ -89,6 +89,7 @@ from dialogs.render.steps import (
 )
 from dialogs.screen import Delivery, Screen
 from dialogs.wizard import (
+    Ending,
     KrakenPort,
     LandingKind,
     WizardSnapshots,
@@ -96,6 +97,7 @@ from dialogs.wizard import (
     classify_landing,
     find_step,
     oauth_state,
+    read_device,
     read_ending,
     unchanged,
 )
@@ -345,6 +347,9 @@ class Turn:
         """Re-show where the conversation is (re-reading Kraken for step states)."""
         if self.conv.state in DEVICE_STATES and self.conv.account_number:
             await _devices.redraw(self, notice)  # the card (or list) as Kraken has it now
+            return
+        if self.conv.state is State.LIVE and self.conv.wizard_device_id:
+            await _recheck_live(self, notice)  # only the device can have changed
             return
         render = _STATE_SCREENS.get(self.conv.state)
         if render is None and not self.conv.wizard_id:
@@ -782,6 +787,25 @@ async def _settle(turn: Turn, wizard: Wizard, notice: str | None) -> None:
     conv = turn.conv
     assert conv.account_number is not None
     ending = await read_ending(turn.kraken, conv.account_number, conv.property_id, wizard)
+    _conclude(turn, ending, notice)
+
+
+async def _recheck_live(turn: Turn, notice: str | None) -> None:
+    """A LIVE chat shown again (a message, a language change): its wizard is complete and
+    can no longer change, so `devices` alone says whether the device it set up is still
+    there, under smart control and LIVE; if not, the chat ends as `_settle` would end it."""
+    conv = turn.conv
+    assert conv.account_number is not None and conv.wizard_device_id is not None
+    ending = await read_device(
+        turn.kraken, conv.account_number, conv.property_id, conv.wizard_device_id
+    )
+    _conclude(turn, ending, notice)
+
+
+def _conclude(turn: Turn, ending: Ending, notice: str | None) -> None:
+    """Where a wizard with no step left stands, from what Kraken said of it and its device."""
+    conv = turn.conv
+    assert conv.wizard_id is not None
     status = ending.status
     was = (conv.state, conv.device_status)
     if ending.cancelled:
@@ -796,9 +820,11 @@ async def _settle(turn: Turn, wizard: Wizard, notice: str | None) -> None:
     conv.state = State.COMPLETING  # where arriving at "no step" left it
     turn.fire(Trigger.SETTLE, target=target)
     conv.device_status = status.value if status and target is State.COMPLETING else None
+    live = ending.device if target is State.LIVE else None
+    conv.wizard_device_id = live.id if live is not None else None
     if target is State.COMPLETING:
         conv.waiting_since = conv.waiting_since or utcnow()
-        turn.effects.append(StartWatching(wizard.id, WaitReason.DEVICE_LIVE))
+        turn.effects.append(StartWatching(conv.wizard_id, WaitReason.DEVICE_LIVE))
     else:
         turn.stop_watching()
     if turn.quiet_if_unchanged and was == (conv.state, conv.device_status):

@@ -13,6 +13,8 @@
   mutation still carries only the step id the customer saw: Kraken refuses it ("step moved
   on", and the engine re-reads), or, for a list step it has since completed, takes it as
   going back to that step.
+- Reading: a chat settled LIVE does not read its wizard (`read_device`): the wizard is
+  complete and never changes again; only its device can change.
 - Going back: Kraken reverses a choice when an earlier list step is re-selected. The earlier
   step keeps the id and options it had in ``completedSteps``; re-selecting on it resets the
   wizard to that point. Device registration cannot be undone, so history before it is out of
@@ -204,6 +206,16 @@ async def read_ending(
         return Ending(cancelled=True)
     devices = await kraken.devices(account_number, property_id)
     return Ending(cancelled=False, device=device_of(wizard, devices))
+
+
+async def read_device(
+    kraken: KrakenPort, account_number: str, property_id: int | None, device_id: str
+) -> Ending:
+    """How a chat that settled LIVE stands now. Its wizard is complete and never changes
+    again; its device can (removed, out of smart control, no longer LIVE), and only `devices`
+    says so. Found by its id: another device of the same type never stands in for it."""
+    devices = await kraken.devices(account_number, property_id)
+    return Ending(cancelled=False, device=next((d for d in devices if d.id == device_id), None))
 
 
 def device_of(wizard: Wizard, devices: Sequence[Device]) -> Device | None:
