@@ -99,6 +99,7 @@ from dialogs.wizard import (
     oauth_state,
     read_device,
     read_ending,
+    read_wizard,
     unchanged,
 )
 from kraken.errors import ErrorCategory, KrakenError
@@ -245,8 +246,9 @@ class Turn:
     # ------------------------------------------------------------ reading the wizard
 
     async def read_wizard(self) -> Wizard:
-        assert self.conv.account_number and self.conv.wizard_id, "no wizard to read"
-        return await self.kraken.wizard(self.conv.account_number, self.conv.wizard_id)
+        conv = self.conv
+        assert conv.account_number and conv.wizard_id, "no wizard to read"
+        return await read_wizard(self.kraken, conv.account_number, conv.wizard_id, self.snapshots)
 
     async def _recall_or_read(self) -> Wizard:
         """The wizard from the snapshot Kraken's last answer left when the chat is still on
@@ -786,7 +788,9 @@ async def _settle(turn: Turn, wizard: Wizard, notice: str | None) -> None:
     was cancelled (outside the chat, perhaps) and what `devices` says of the device."""
     conv = turn.conv
     assert conv.account_number is not None
-    ending = await read_ending(turn.kraken, conv.account_number, conv.property_id, wizard)
+    ending = await read_ending(
+        turn.kraken, conv.account_number, conv.property_id, wizard, turn.snapshots
+    )
     _conclude(turn, ending, notice)
 
 

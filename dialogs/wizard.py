@@ -12,9 +12,13 @@
   the chat shows (`Turn.seen_step`). If Kraken moved on behind our back after a hit, the
   mutation still carries only the step id the customer saw: Kraken refuses it ("step moved
   on", and the engine re-reads), or, for a list step it has since completed, takes it as
-  going back to that step.
-- Reading: a chat settled LIVE does not read its wizard (`read_device`): the wizard is
-  complete and never changes again; only its device can change.
+  going back to that step. They also remember which wizards Kraken listed as complete (no
+  step left, not cancelled): such a wizard never changes again, so how it ended is then a
+  question for `devices` alone.
+- Reading: a wizard is read among the account's wizards that are not cancelled
+  (`read_wizard`), so an answer with no step left says "complete" by itself; `read_ending`
+  then needs no second look at the list. A chat settled LIVE does not read its wizard at all
+  (`read_device`): only its device can change.
 - Going back: Kraken reverses a choice when an earlier list step is re-selected. The earlier
   step keeps the id and options it had in ``completedSteps``; re-selecting on it resets the
   wizard to that point. Device registration cannot be undone, so history before it is out of
@@ -130,6 +134,19 @@ class WizardSnapshots:
     def __init__(self, maxsize: int = DEFAULT_SIZE) -> None:
         self._maxsize = maxsize
         self._wizards: OrderedDict[str, Wizard] = OrderedDict()
+        self._complete: OrderedDict[str, None] = OrderedDict()
+
+    def remember_kept(self, wizard: Wizard) -> None:
+        """Kraken listed `wizard` among the wizards that are not cancelled: with no step left,
+        it is complete, and stays so."""
+        if wizard.current_step is None:
+            self._complete[wizard.id] = None
+            self._complete.move_to_end(wizard.id)
+            while len(self._complete) > self._maxsize:
+                self._complete.popitem(last=False)
+
+    def known_complete(self, wizard_id: str) -> bool:
+        return wizard_id in self._complete
 
     def remember(self, wizard: Wizard) -> None:
         self._wizards.pop(wizard.id, None)
@@ -194,16 +211,47 @@ class Ending:
         return self.device.status.current if self.device is not None else None
 
 
-async def read_ending(
-    kraken: KrakenPort, account_number: str, property_id: int | None, wizard: Wizard
-) -> Ending:
-    """Ask Kraken: is the wizard still there among the completed ones (not cancelled), and
-    what does `devices` say of the device it set up?"""
-    kept = await kraken.wizards(
-        account_number, wizard_id=wizard.id, include_cancelled=False, include_completed=True
+async def read_wizard(
+    kraken: KrakenPort,
+    account_number: str,
+    wizard_id: str,
+    snapshots: WizardSnapshots | None = None,
+) -> Wizard:
+    """The wizard as Kraken has it now, asked among the wizards that are not cancelled, so
+    that an answer with no step left means complete (noted in `snapshots`). A cancelled one is
+    not among them and is read again with the cancelled ones: one read more, on a rare path."""
+    kept = await _kept(kraken, account_number, wizard_id)
+    if kept is None:
+        return await kraken.wizard(account_number, wizard_id)
+    if snapshots is not None:
+        snapshots.remember_kept(kept)
+    return kept
+
+
+async def _kept(kraken: KrakenPort, account_number: str, wizard_id: str) -> Wizard | None:
+    """The wizard if Kraken lists it among those not cancelled (open or complete)."""
+    found = await kraken.wizards(
+        account_number, wizard_id=wizard_id, include_cancelled=False, include_completed=True
     )
-    if not any(found.id == wizard.id for found in kept):
-        return Ending(cancelled=True)
+    return next((wizard for wizard in found if wizard.id == wizard_id), None)
+
+
+async def read_ending(
+    kraken: KrakenPort,
+    account_number: str,
+    property_id: int | None,
+    wizard: Wizard,
+    snapshots: WizardSnapshots | None = None,
+) -> Ending:
+    """Ask Kraken: is the wizard still there among the completed ones (not cancelled) —
+    unless `snapshots` already know it complete — and what does `devices` say of the device
+    it set up?"""
+    if snapshots is None or not snapshots.known_complete(wizard.id):
+        kept = await _kept(kraken, account_number, wizard.id)
+        if kept is None:
+            return Ending(cancelled=True)
+        if snapshots is not None:
+            snapshots.remember_kept(kept)
     devices = await kraken.devices(account_number, property_id)
     return Ending(cancelled=False, device=device_of(wizard, devices))
 

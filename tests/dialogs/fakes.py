@@ -153,7 +153,7 @@ class FakeKraken:
         include_completed: bool | None = None,
         is_resumable: bool | None = None,
     ) -> Sequence[Wizard]:
-        self._call("wizards", account_number, property_id, is_resumable)
+        self._call("wizards", account_number, property_id, wizard_id, is_resumable)
         if wizard_id is not None:  # reading one wizard back: is it cancelled?
             cancelled = self.current.id in self.cancelled and not include_cancelled
             return [] if cancelled or self.current.id != wizard_id else [self.current]

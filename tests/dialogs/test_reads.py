@@ -1,8 +1,9 @@
 """What a turn asks Kraken, and that asking less never says what Kraken no longer says.
 
 A LIVE chat's wizard is complete and cannot change, so re-showing the chat asks `devices`
-alone. Every ending is compared with the one the full path (an older conversation, a fresh
-process) reaches from the same answers.
+alone; a wizard read among the ones not cancelled needs no second look to know it is
+complete. Every ending is compared with the one the full path (an older conversation, a
+fresh process) reaches from the same answers.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import pytest
 
 from dialogs.conversation import Conversation
-from dialogs.events import StartWatching
+from dialogs.events import StartWatching, StopWatching
 from dialogs.machine import State, WaitReason
+from dialogs.wizard import WizardSnapshots, read_ending, read_wizard
 from harness.conversation import DialogTester
 from kraken.models import Device
 
@@ -94,7 +96,7 @@ class TestLiveChat:
         assert names(fake) == ["devices"]
         full = in_a_fresh_process(fake, stored_by_an_older_release(conv))
         await full.type("hello")
-        assert names(fake) == ["wizard", "wizards", "devices"]  # the old path, as the fallback
+        assert names(fake) == ["wizards", "devices"]  # the old path, as the fallback
         assert lean.state == full.state == state and says in lean.last_screen.text
         assert lean.last_screen == full.last_screen
         assert lean.last_effects == full.last_effects
@@ -121,7 +123,7 @@ class TestLiveChat:
         fake.current = wizard(None, WAIT, display_name=ZAPPI)
         tester = in_a_fresh_process(fake, Conversation.from_json(stored))
         screen = await tester.type("hello")
-        assert names(fake) == ["wizard", "wizards", "devices"]
+        assert names(fake) == ["wizards", "devices"]
         assert tester.state == State.LIVE and "Zappi is connected" in screen.text
         assert tester.conversation.wizard_device_id == "d1"
         fake.calls.clear()
@@ -149,3 +151,44 @@ class TestLiveChat:
         await tester.devices()
         assert tester.state == State.DEVICE
         assert names(fake) == ["devices"] * 7
+
+
+class TestOnboardingReads:
+    async def test_a_wizard_read_complete_needs_no_second_look_at_the_list(self) -> None:
+        fake = FakeKraken(wizard(WAIT, display_name=ZAPPI))
+        tester = DialogTester(fake)
+        await tester.begin("A-1", 1)
+        fake.current = wizard(None, WAIT, display_name=ZAPPI)
+        fake.calls.clear()
+        screen = await tester.check_now()
+        assert names(fake) == ["wizards", "devices"]  # was: the wizard, the list, devices
+        assert tester.state == State.LIVE and "Zappi is connected" in screen.text
+        assert StopWatching("w1") in tester.last_effects
+
+    async def test_a_wizard_cancelled_in_the_app_is_still_told_as_cancelled(self) -> None:
+        fake = FakeKraken(wizard(WAIT))
+        tester = DialogTester(fake)
+        await tester.begin("A-1", 1)
+        fake.current = wizard(None, WAIT)
+        fake.cancelled.add("w1")
+        fake.calls.clear()
+        screen = await tester.check_now()
+        assert tester.state == State.CANCELLED and "was cancelled" in screen.text
+        assert "devices" not in names(fake)
+
+    async def test_a_complete_wizard_is_remembered_only_from_a_list_without_cancelled_ones(
+        self,
+    ) -> None:
+        fake = FakeKraken(wizard(None, WAIT), cancelled={"w1"})
+        snapshots = WizardSnapshots()
+        read = await read_wizard(fake, "A-1", "w1", snapshots)
+        assert read.current_step is None and not snapshots.known_complete("w1")
+        ending = await read_ending(fake, "A-1", 1, read, snapshots)
+        assert ending.cancelled
+        fake.cancelled.clear()
+        fake.calls.clear()
+        read = await read_wizard(fake, "A-1", "w1", snapshots)
+        assert snapshots.known_complete("w1")
+        ending = await read_ending(fake, "A-1", 1, read, snapshots)
+        assert not ending.cancelled and ending.device is not None
+        assert names(fake) == ["wizards", "devices"]
