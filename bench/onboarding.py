@@ -1,5 +1,6 @@
-"""Customers taking a heat pump from a hand-off link to LIVE through a bot's webhook, and users
-chatting: the two kinds of traffic the benchmark sends, as batches of held updates.
+"""Customers taking a heat pump (or a car, to its test charge) from a hand-off link to LIVE
+through a bot's webhook, and users chatting: the kinds of traffic the benchmarks send, as
+batches of held updates.
 
 Users act through the Telegram emulator (a message, a tap on the button the bot drew); the
 emulator pushes each update to the front, which holds it until the driver sends the batch
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from bench.driver import Answered, Driver, Run, showing
+from bench.driver import Driver, Run, showing
 from bench.front import Front
 from bench.memory import conversation_bytes
 from bot.handoff.service import HandoffService
@@ -27,8 +28,23 @@ from dialogs.machine import State
 from sandbox.kraken.browser import press_consent
 from sandbox.telegram.client import SimClient
 
-# (button tapped, button the answer shows): device type, then make, then the sign-in link.
-JOURNEY: tuple[tuple[str, str], ...] = (("Heat pump", "Daikin"), ("Daikin", "Sign in"))
+Taps = tuple[tuple[str, str], ...]
+"""(button tapped, button the answer shows), in order."""
+
+# A heat pump: device type, then make, then the sign-in link.
+JOURNEY: Taps = (("Heat pump", "Daikin"), ("Daikin", "Sign in"))
+# A car (a Tesla, so no charger to register and no wait before the test charge) to its
+# sign-in; after it, the virtual key and the start of the test charge.
+CAR_TO_SIGN_IN: Taps = (
+    ("Electric car or charger", "Tesla"),
+    ("Tesla", "Model 3"),
+    ("Model 3", "No smart charger"),
+    ("No smart charger", "Sign in"),
+)
+CAR_TO_TEST_CHARGE: Taps = (
+    ("I've added the key", "start the test"),
+    ("start the test", "Check now"),
+)
 FIRST_SCREEN = "Heat pump"
 SIGN_IN = "Sign in"
 # Several users act at once, as in a busy minute; the emulator is not what is measured.
@@ -126,15 +142,27 @@ async def until_live(store: ConversationStore, chats: Sequence[int], timeout: fl
     """Poll the bot's state until every chat is LIVE or `timeout` passes (another process's
     Redis state offers nothing to await); returns how many are LIVE."""
     deadline = time.monotonic() + timeout
-    waiting = set(chats)
+    waiting = list(chats)
     while waiting and time.monotonic() < deadline:
-        for chat in list(waiting):
-            stored = await store.load(chat)
-            if stored is not None and stored.data.get("state") == State.LIVE.value:
-                waiting.discard(chat)
+        live = await live_chats(store, waiting)
+        waiting = [chat for chat in waiting if chat not in live]
         if waiting:
             await asyncio.sleep(0.2)
     return len(chats) - len(waiting)
+
+
+async def live_chats(store: ConversationStore, chats: Sequence[int]) -> set[int]:
+    """The chats that are LIVE, read a thousand to an MGET: thousands of waiting chats must
+    not keep the driver (on the same cores as the bot) busy."""
+    live: set[int] = set()
+    for first in range(0, len(chats), 1000):
+        chunk = chats[first : first + 1000]
+        raw = await store.redis.mget([store.keys.conversation(chat) for chat in chunk])
+        for chat, value in zip(chunk, raw, strict=True):
+            stored = store.decode(chat, value)
+            if stored is not None and stored.data.get("state") == State.LIVE.value:
+                live.add(chat)
+    return live
 
 
 async def onboard(
@@ -146,22 +174,36 @@ async def onboard(
     bot: str,
     chats: Sequence[int],
     in_flight: int,
+    taps: Taps = JOURNEY,
 ) -> Journey:
     """Every chat opens its hand-off link and taps through to the sign-in button, through
     `bot`'s webhook: the update-driven part of onboarding."""
     journey = Journey(len(chats))
     tokens = [(await handoff.issue(name, 1, None)).token for name in accounts(len(chats))]
-
-    async def run(updates: dict[int, list[bytes]], answered: Answered) -> None:
-        journey.runs.append(await driver.send(updates, [bot], in_flight, answered))
-
     starts = {chat: [f"/start {token}"] for chat, token in zip(chats, tokens, strict=True)}
-    await run(await say(front, sim, starts), showing(FIRST_SCREEN))
-    for label, shows in JOURNEY:
-        showing_it = [chat for chat in chats if front.chats[chat].button(label) is not None]
-        await run(await tap(front, sim, showing_it, label), showing(shows))
+    updates = await say(front, sim, starts)
+    journey.runs.append(await driver.send(updates, [bot], in_flight, showing(FIRST_SCREEN)))
+    journey.runs += await tap_along(front, sim, driver, bot, chats, in_flight, taps)
     journey.at_sign_in = [chat for chat in chats if front.chats[chat].button(SIGN_IN)]
     return journey
+
+
+async def tap_along(
+    front: Front,
+    sim: SimClient,
+    driver: Driver,
+    bot: str,
+    chats: Sequence[int],
+    in_flight: int,
+    taps: Taps,
+) -> list[Run]:
+    """Each of `taps` in turn, by every chat that shows its button; one batch per tap."""
+    runs: list[Run] = []
+    for label, shows in taps:
+        showing_it = [chat for chat in chats if front.chats[chat].button(label) is not None]
+        updates = await tap(front, sim, showing_it, label)
+        runs.append(await driver.send(updates, [bot], in_flight, showing(shows)))
+    return runs
 
 
 async def finish_onboarding(

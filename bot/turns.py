@@ -56,7 +56,7 @@ from dialogs.i18n import resolve_locale
 from dialogs.machine import DEVICE_STATES, FINISHED, State
 from dialogs.render.common import support_reference
 from dialogs.screen import Delivery, Screen
-from dialogs.wizard import KrakenPort, WizardSnapshots, read_ending, unchanged
+from dialogs.wizard import KrakenPort, WizardSnapshots, read_ending, read_wizard, unchanged
 
 log = logging.getLogger(__name__)
 
@@ -365,12 +365,16 @@ class Turns:
         if wait.quiet:
             await self._refresh_progress(chat_id, wait)
             return LookResult.WAITING
-        assert conv.account_number is not None and conv.wizard_id is not None
-        wizard = await self.kraken.wizard(conv.account_number, conv.wizard_id)
+        account, wizard_id = conv.account_number, conv.wizard_id
+        assert account is not None and wizard_id is not None
+        # Through the snapshots: a wizard found complete is not asked about again this turn.
+        wizard = await read_wizard(self.kraken, account, wizard_id, self.snapshots)
         if conv.state is State.COMPLETING and wizard.current_step is None:
             # The wizard is done; what is awaited is the device going LIVE (or news of a
             # cancellation): only `devices` can tell.
-            ending = await read_ending(self.kraken, conv.account_number, conv.property_id, wizard)
+            ending = await read_ending(
+                self.kraken, account, conv.property_id, wizard, self.snapshots
+            )
             if not ending.cancelled and ending.status == conv.device_status:
                 return LookResult.WAITING
         elif unchanged(conv, wizard):

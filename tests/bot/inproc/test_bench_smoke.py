@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from bench.notifier import measure_waits
+from bench.notifier import WaitKind, measure_waits
 from bench.notifier import table as notifier_table
 from bench.report import redis_per_update, table
 from bench.run import Options, measure
@@ -60,6 +60,19 @@ async def test_notifier_bench_tells_every_waiting_customer_and_prints_its_figure
     assert f.redis_bytes > 0 and f.notifier_cpu_s > 0
     printed = notifier_table(f)
     print(printed)
-    for label in ("told LIVE", "lag after Kraken's transition", "Kraken requests per hour"):
+    for label in ("told LIVE", "LIVE told after Kraken's transition", "per sandbox hour"):
         assert label in printed
+    assert not [k async for k in redis_client.scan_iter(match="bench:*")]
+
+
+async def test_notifier_bench_takes_cars_through_their_test_charge_and_times_its_end(
+    redis_url: str, redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    f = await measure_waits(USERS, 0.01, 1, redis_url, tmp_path, WaitKind.TEST_CHARGE)
+
+    assert f.signed_in == f.live == USERS and len(f.lags) == USERS
+    assert len(f.end_lags) == USERS  # each test charge's end was told, and timed
+    printed = notifier_table(f)
+    print(printed)
+    assert "test charge's end told" in printed
     assert not [k async for k in redis_client.scan_iter(match="bench:*")]
