@@ -29,7 +29,7 @@ from bot.redis_conn import RedisConnection, open_redis
 from bot.state.bindings import ChatBindings
 from bot.state.budget import KrakenBudget
 from bot.state.conversations import ConversationStore
-from bot.state.inbound import ChatRate, UpdateLedger
+from bot.state.inbound import ChatRate, ClaimResult, UpdateLedger
 from bot.state.keys import KeySpace
 from bot.state.oauth import OAuthStates
 from bot.turns import Turns, WaitFigures
@@ -68,13 +68,21 @@ class Runtime:
         return self.settings.telegram_bot_username or self.application.bot.username
 
     async def receive(self, update: Update, raw: str | None = None) -> None:
-        """A webhook update: into the inbox (so a crash cannot lose it), then onto PTB's
-        queue; the caller answers Telegram without waiting for the turn. `raw`: the JSON as
-        Telegram sent it (kept as is: no second encoding)."""
+        """A webhook update: into the inbox (so a crash cannot lose it) and claimed for this
+        process in the same round trip, then onto PTB's queue; the caller answers Telegram
+        without waiting for the turn. `raw`: the JSON as Telegram sent it (kept as is: no
+        second encoding). A redelivery of an update that is done or being handled stops here."""
+        chat = update.effective_chat
         try:
-            await self.ledger.keep(update.update_id, raw or update.to_json())
+            claim = await self.ledger.receive(
+                update.update_id, raw or update.to_json(), chat.id if chat else None
+            )
         except RedisError as error:
             log.warning("update %s not kept in the inbox: %s", update.update_id, error)
+        else:
+            if claim.result is not ClaimResult.CLAIMED:
+                log.info("update %s dropped: %s", update.update_id, claim.result.value)
+                return
         await self.application.update_queue.put(update)
 
     def sweeper(self) -> OrphanSweeper:

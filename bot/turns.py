@@ -27,8 +27,14 @@ from bot.handoff.service import HandoffError, HandoffGrant, HandoffService
 from bot.metrics import Metrics
 from bot.state.alerts import AlertLedger, changes_device
 from bot.state.bindings import Binding, ChatBindings
-from bot.state.conversations import ConversationStore, StoredConversation
+from bot.state.conversations import (
+    ConversationStore,
+    OpenedChat,
+    StoredConversation,
+    open_chats,
+)
 from bot.state.journal import Journal
+from bot.state.lock import ChatLock
 from bot.state.oauth import OAuthStates
 from bot.watches import Watches
 from dialogs.callback_data import Action, decode
@@ -111,8 +117,9 @@ class Wait:
 
 
 # Told of the screens each delivery showed (bot.voice: what they accept, and reading them aloud);
-# the last argument says whether the engine drew them (False: bot-level screens beside it).
-ShownHook = Callable[[int, Conversation, Sequence[Screen], bool], Awaitable[None]]
+# the bool says whether the engine drew them (False: bot-level screens beside it); the lock,
+# when the chat is open, carries what the hook writes out with its release.
+ShownHook = Callable[[int, Conversation, Sequence[Screen], bool, ChatLock | None], Awaitable[None]]
 
 
 class LookResult(Enum):
@@ -164,7 +171,11 @@ class Turns:
         return Conversation(locale=self.locale_for(None, language_code))
 
     async def peek(self, chat_id: int) -> Conversation | None:
-        """The stored conversation without taking the lock (read-only callers)."""
+        """The stored conversation without taking the lock (read-only callers); within the
+        update that holds the chat open, as its turns left it."""
+        update = open_chats.get()
+        if update is not None and update.chat is not None and update.holds(chat_id):
+            return self.conversation_of(update.chat)
         stored = await self.store.load(chat_id)
         return _conversation(stored) if stored else None
 
@@ -183,15 +194,18 @@ class Turns:
         and so does `fresh` (the customer spoke or typed below the live message)."""
         started = time.perf_counter()
         told: list[tuple[int, str]] = []  # (chat, message key) to tell once the lock is free
-        async with self.store.opened(chat_id, ttl=LOCK_TTL) as chat:
-            stored = chat.stored
-            conv = _conversation(stored) if stored else self.new_conversation(language_code)
-            if _acts(event) and not await self._drives(chat_id, conv):
+        async with self.opened(chat_id) as chat:
+            conv = self.conversation_of(chat) or self.new_conversation(language_code)
+            if _acts(event) and not await self._drives(chat, conv):
                 elsewhere = screens.driven_elsewhere(conv.locale)
-                conv = await self._deliver(chat_id, conv, [elsewhere], notify)
-                await self._save(chat_id, stored, conv)
+                conv = await self._deliver(chat_id, conv, [elsewhere], notify, chat=chat)
+                self._stage(chat, conv)
                 return
-            if stored is None and not isinstance(event, Begin | OfferSwitch):
+            if (
+                chat.stored is None
+                and chat.latest is None
+                and not isinstance(event, Begin | OfferSwitch)
+            ):
                 event = await self._rebuild(chat_id) or event
             before_state, before_wizard = conv.state, conv.wizard_id
             next_event: Event | None = event
@@ -201,7 +215,9 @@ class Turns:
                 after = outcome.conversation
                 delivered = False
                 try:
-                    after = await self._deliver(chat_id, after, outcome.screens, notify or fresh)
+                    after = await self._deliver(
+                        chat_id, after, outcome.screens, notify or fresh, chat=chat
+                    )
                     delivered = True
                 finally:
                     # A turn that acted on Kraken is kept even if Telegram did not take the
@@ -209,26 +225,50 @@ class Turns:
                     # only read Kraken: left unsaved, the next look finds the same news and
                     # retells it.
                     if delivered or not isinstance(next_event, WizardChanged):
-                        stored = await self._save(chat_id, stored, after)
+                        self._stage(chat, after)
                         await self._apply_effects(chat_id, after, outcome)
-                        told += await self._bind_and_take_over(chat_id, next_event, outcome)
-                next_event, conv = await self._follow_up(chat_id, outcome, after), after
+                        told += await self._bind_and_take_over(chat, next_event, outcome)
+                next_event, conv = await self._follow_up(chat, outcome, after), after
             self._count(before_state, before_wizard, conv)
-            await self._watch_devices(chat_id, event, conv)
+            self._watch_devices(chat, event, conv)
             journal = Journal.beside(self.store)
             journal.turn_on_release(chat.lock, chat_id, event, conv, notify=notify)
         self.metrics.handler_latency.observe(time.perf_counter() - started)
         for other_chat, key in told:
             await self._tell_driver_changed(other_chat, key)
 
-    async def _watch_devices(self, chat_id: int, event: Event, conv: Conversation) -> None:
+    @contextlib.asynccontextmanager
+    async def opened(self, chat_id: int, fetch: Sequence[str] = ()) -> AsyncIterator[OpenedChat]:
+        """The chat, locked and loaded. Within a Telegram update about this chat it stays
+        open until the update is done (`OpenChats`: one load, one save and one release for
+        all the update's turns); anywhere else it is released (and saved) when the block
+        ends."""
+        update = open_chats.get()
+        if update is not None and update.holds(chat_id):
+            yield await update.open(self.store, chat_id, LOCK_TTL, fetch)
+            return
+        async with self.store.opened(chat_id, ttl=LOCK_TTL, fetch=fetch) as chat:
+            yield chat
+
+    def conversation_of(self, chat: OpenedChat) -> Conversation | None:
+        """The chat's conversation as the turns before this one left it (or as loaded)."""
+        if isinstance(chat.latest, Conversation):
+            return chat.latest
+        return _conversation(chat.stored) if chat.stored else None
+
+    def _watch_devices(self, chat: OpenedChat, event: Event, conv: Conversation) -> None:
         """After LIVE the notifier keeps looking at the chat's devices (unless `/alerts off`);
-        what the customer changed here is theirs, not news to tell them later."""
-        ledger = AlertLedger.beside(self.store)
+        what the customer changed here is theirs, not news to tell them later. Both go out
+        with the release."""
+        chat_id = chat.chat_id
         if changes_device(event):
-            await ledger.note_own_change(chat_id)
+            ledger = AlertLedger.beside(self.store)
+            chat.lock.on_release(
+                lambda pipe: ledger.queue_own_change(pipe, chat_id),
+                f"chat {chat_id}: own device change not noted",
+            )
         if conv.account_number and conv.state in _DEVICES_WATCHED:
-            await self.watches.watch_devices(chat_id)  # not for a chat with alerts off
+            self.watches.watch_devices_on_release(chat.lock, chat_id)  # unless alerts are off
 
     @contextlib.asynccontextmanager
     async def _typing(self, chat_id: int, *, enabled: bool) -> AsyncIterator[None]:
@@ -253,33 +293,50 @@ class Turns:
             with contextlib.suppress(asyncio.CancelledError):
                 await typing
 
-    async def _drives(self, chat_id: int, conv: Conversation) -> bool:
-        """Whether this chat may act on its account's wizard (see `ChatBindings`)."""
+    async def _drives(self, chat: OpenedChat, conv: Conversation) -> bool:
+        """Whether this chat may act on its account's wizard (see `ChatBindings`). The driver
+        was read when the chat was opened; only an account nobody drives asks Redis again
+        (to become its driver), and the driver's entry is renewed with the release."""
+        chat_id = chat.chat_id
         binding = await self.binding(chat_id, conv)
         if binding is None:
             return True  # a stranger: the engine answers "not linked"
-        return await self.bindings.drives(chat_id, binding.account_number)
+        account = binding.account_number
+        if chat.account != account or chat.driver is None:
+            return await self.bindings.drives(chat_id, account)
+        if chat.driver != chat_id:
+            return False
+        chat.lock.on_release(
+            lambda pipe: self.bindings.queue_renew_driver(pipe, chat_id, account),
+            f"chat {chat_id}: driver not renewed",
+        )
+        return True
 
     async def _bind_and_take_over(
-        self, chat_id: int, event: Event, outcome: Outcome
+        self, chat: OpenedChat, event: Event, outcome: Outcome
     ) -> list[tuple[int, str]]:
         """A hand-off binds the chat (and makes it the driver); "continue here" takes the
         account over. Returns the chat that drove the account until now, to be told."""
         after = outcome.conversation
+        chat_id = chat.chat_id
         told: list[tuple[int, str]] = []
         if isinstance(event, Begin) and after.account_number:
             binding = Binding(after.account_number, after.property_id)
             previous = await self.bindings.bind(chat_id, binding)
+            chat.account, chat.driver = after.account_number, chat_id
             if previous is not None:
                 told.append((previous, "bot.driver.opened_elsewhere"))
         for effect in outcome.effects:
             if isinstance(effect, TakeOver):
                 previous = await self.bindings.take_over(chat_id, effect.account_number)
+                chat.account, chat.driver = effect.account_number, chat_id
                 if previous is not None:
                     told.append((previous, "bot.driver.taken_over"))
         return told
 
-    async def _follow_up(self, chat_id: int, outcome: Outcome, shown: Conversation) -> Event | None:
+    async def _follow_up(
+        self, chat: OpenedChat, outcome: Outcome, shown: Conversation
+    ) -> Event | None:
         """An effect that continues the same turn: "yes, switch" redeems the link (by its
         hash) and begins with the account it names."""
         for effect in outcome.effects:
@@ -288,7 +345,7 @@ class Turns:
                     grant = await self.handoff.redeem_digest(effect.link_digest)
                 except HandoffError as error:  # used or revoked while the question waited
                     problem = screens.handoff_problem(shown.locale, error)
-                    await self._deliver(chat_id, shown, [problem], notify=False)
+                    self._stage(chat, await self._deliver(chat.chat_id, shown, [problem], False))
                     return None
                 return begin_for(grant)
         return None
@@ -321,11 +378,10 @@ class Turns:
         self, chat_id: int, shown: Sequence[Screen], language_code: str | None = None
     ) -> None:
         """Show bot-level screens (help, errors) and remember the live message they leave."""
-        async with self.store.opened(chat_id, ttl=LOCK_TTL) as chat:
-            stored = chat.stored
-            conv = _conversation(stored) if stored else self.new_conversation(language_code)
-            conv = await self._deliver(chat_id, conv, shown, notify=False, aside=True)
-            await self._save(chat_id, stored, conv)
+        async with self.opened(chat_id) as chat:
+            conv = self.conversation_of(chat) or self.new_conversation(language_code)
+            conv = await self._deliver(chat_id, conv, shown, notify=False, aside=True, chat=chat)
+            self._stage(chat, conv)
 
     async def push(
         self,
@@ -406,6 +462,7 @@ class Turns:
         notify: bool,
         *,
         aside: bool = False,
+        chat: OpenedChat | None = None,
     ) -> Conversation:
         """Show the screens; the last one becomes the live message. `aside`: messages
         without buttons (help, status, errors) go out beside the wizard and leave its live
@@ -426,12 +483,21 @@ class Turns:
             }
         )
         if self.on_shown is not None and shown:
-            await self.on_shown(chat_id, conv, shown, not aside)
+            await self.on_shown(chat_id, conv, shown, not aside, chat.lock if chat else None)
         return conv
+
+    def _stage(self, chat: OpenedChat, conv: Conversation) -> None:
+        """The conversation is saved with the chat's release."""
+        chat.stage(conv.to_dict(), self._ttl_ms(conv), conv)
+
+    def _ttl_ms(self, conv: Conversation) -> int:
+        ttl = self.store.ttl if conv.account_number else STRANGER_TTL
+        return int(ttl.total_seconds() * 1000)
 
     async def _save(
         self, chat_id: int, stored: StoredConversation | None, conv: Conversation
     ) -> StoredConversation:
+        """Save now, for a caller holding the lock without an opened chat (device alerts)."""
         return await self.store.save(
             chat_id,
             conv.to_dict(),

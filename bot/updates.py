@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from telegram import Bot, Update
 from telegram.ext import Application, BaseUpdateProcessor
 
+from bot.state.conversations import OpenChats, StaleWrite, UnsupportedVersion, open_chats
 from bot.state.inbound import MAX_TRIES, Claim, ClaimResult, UpdateLedger
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,11 @@ class LedgeredUpdates(BaseUpdateProcessor):
         if not isinstance(update, Update):
             await coroutine
             return
+        chat = update.effective_chat
+        chat_id = chat.id if chat is not None else None
         try:
-            chat = update.effective_chat
-            claim = await self.ledger.claim(
-                update.update_id, update.to_json, chat.id if chat is not None else None
+            claim = await self.ledger.received(update.update_id) or await self.ledger.claim(
+                update.update_id, update.to_json, chat_id
             )
         except RedisError as error:
             # Without Redis nothing can be recorded; the handlers still run so the customer
@@ -70,19 +72,34 @@ class LedgeredUpdates(BaseUpdateProcessor):
             else:
                 log.info("update %s dropped: %s", update.update_id, claim.result.value)
             return
-        context_token = replaying.set(claim.replayed)
-        claim_token = claimed.set(claim)
+        chats = OpenChats(chat_id)
+        tokens = (replaying.set(claim.replayed), claimed.set(claim), open_chats.set(chats))
         renewer = asyncio.create_task(self._keep_claimed(claim))
+        done = False
         try:
             await coroutine
+            done = True  # PTB's error handlers have had any error; a cancellation has not
         finally:
             renewer.cancel()
-            replaying.reset(context_token)
-            claimed.reset(claim_token)
+            replaying.reset(tokens[0])
+            claimed.reset(tokens[1])
+            open_chats.reset(tokens[2])
+            await self._close(update.update_id, chats, claim if done else None)
+
+    async def _close(self, update_id: int, chats: OpenChats, claim: Claim | None) -> None:
+        """Save and release the update's chat and mark the update done, in one round trip;
+        without `claim` (cancelled: the process is stopping) the update stays in the inbox
+        for the sweeper."""
+        finish = (lambda pipe: self.ledger.queue_finish(pipe, claim)) if claim else None
         try:
-            await self.ledger.finish(claim)
+            if not await chats.close(finish) and claim is not None:
+                await self.ledger.finish(claim)
         except RedisError as error:
-            log.warning("update %s handled but not recorded as done: %s", update.update_id, error)
+            log.warning("update %s handled but not recorded as done: %s", update_id, error)
+        except (StaleWrite, UnsupportedVersion) as error:
+            # The lock lapsed mid-turn and another turn saved the chat since: its save
+            # stands, and this one's screens were already shown.
+            log.warning("update %s: conversation not saved: %s", update_id, error)
 
     async def _keep_claimed(self, claim: Claim) -> None:
         interval = self.ledger.lease_ms / 3000

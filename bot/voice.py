@@ -37,12 +37,14 @@ from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 from telegram import Audio, Bot, Voice
 from telegram.error import TelegramError
 
 from bot.metrics import Metrics
 from bot.state.keys import KeySpace
+from bot.state.lock import ChatLock
 from bot.turns import Turns
 from dialogs.callback_data import Action, decode
 from dialogs.conversation import Conversation
@@ -398,25 +400,43 @@ class VoiceChats:
         self._redis = redis
         self._keys = keys
 
+    @property
+    def keys(self) -> VoiceKeys:
+        return self._keys
+
     async def remember(self, chat_id: int, shown: ShownScreen) -> bool:
         """Keep the screen; returns whether the chat wants it read aloud (one round trip)."""
-        ttl = int(SCREEN_TTL.total_seconds())
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(self._keys.screen(chat_id), shown.to_json(), ex=ttl)
-            pipe.hgetall(self._keys.chat(chat_id))
+            self.queue_remember(pipe, chat_id, shown)
             _, values = await pipe.execute()
         return _speaks(values)
+
+    def queue_remember(self, pipe: Pipeline, chat_id: int, shown: ShownScreen) -> None:
+        """`remember` in a pipeline the caller sends: its second answer says whether the
+        chat wants voice (`speaks_from`)."""
+        ttl = int(SCREEN_TTL.total_seconds())
+        pipe.set(self._keys.screen(chat_id), shown.to_json(), ex=ttl)
+        pipe.hgetall(self._keys.chat(chat_id))
+
+    @staticmethod
+    def speaks_from(answers: Sequence[object]) -> bool | None:
+        """What `queue_remember`'s answers say of speaking (None: the read failed)."""
+        values = answers[1] if len(answers) > 1 else None
+        return _speaks(values) if isinstance(values, dict) else None
 
     async def screen(self, chat_id: int) -> ShownScreen | None:
         raw = await self._redis.get(self._keys.screen(chat_id))
         return ShownScreen.from_json(raw) if raw else None
 
     async def _set(self, chat_id: int, name: str, value: str) -> None:
-        key = self._keys.chat(chat_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, name, value)
-            pipe.expire(key, int(CHAT_TTL.total_seconds()))
+            self._queue_set(pipe, chat_id, name, value)
             await pipe.execute()
+
+    def _queue_set(self, pipe: Pipeline, chat_id: int, name: str, value: str) -> None:
+        key = self._keys.chat(chat_id)
+        pipe.hset(key, name, value)
+        pipe.expire(key, int(CHAT_TTL.total_seconds()))
 
     async def last_message(self, chat_id: int, kind: LastMessage) -> None:
         await self._set(chat_id, "last", kind.value)
@@ -424,19 +444,9 @@ class VoiceChats:
     async def set_mode(self, chat_id: int, mode: VoiceMode) -> None:
         await self._set(chat_id, "mode", mode.value)
 
-    async def typed(
-        self, chat_id: int, conversation_key: str
-    ) -> tuple[ShownScreen | None, bytes | None]:
-        """A typed message, in one round trip: noted as the chat's last message kind, with the
-        screen it answers and the stored conversation (raw) read beside it."""
-        key = self._keys.chat(chat_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(key, "last", LastMessage.TEXT.value)
-            pipe.expire(key, int(CHAT_TTL.total_seconds()))
-            pipe.get(self._keys.screen(chat_id))
-            pipe.get(conversation_key)
-            _, _, screen, conversation = await pipe.execute()
-        return (ShownScreen.from_json(screen) if screen else None), conversation
+    def queue_typed(self, pipe: Pipeline, chat_id: int) -> None:
+        """Note a typed message as the chat's last message kind (sent with the turn's release)."""
+        self._queue_set(pipe, chat_id, "last", LastMessage.TEXT.value)
 
     async def speaks(self, chat_id: int) -> bool:
         """/voice on|off when the chat said so, else whether its last message was a voice note."""
@@ -565,13 +575,18 @@ class VoiceChat:
         """Typed text on a screen with buttons: a clear name of one picks it, a few close
         ones ask "Did you mean …?". False leaves the text to the engine (a list filter, an
         input step's answer, a sign-in address), as before."""
-        store = self.turns.store
-        shown, raw = await self.chats.typed(chat_id, store.keys.conversation(chat_id))
+        turns, screen_key = self.turns, self.chats.keys.screen(chat_id)
+        async with turns.opened(chat_id, fetch=[screen_key]) as chat:
+            chat.lock.on_release(
+                lambda pipe: self.chats.queue_typed(pipe, chat_id),
+                f"chat {chat_id}: last message kind not noted",
+            )
+            raw = chat.fetched[screen_key]
+            conv = turns.conversation_of(chat)
+        shown = ShownScreen.from_json(raw) if raw else None
         if shown is None or not shown.callback_buttons():
             return False
-        stored = store.decode(chat_id, raw)
-        conv = Conversation.from_dict(stored.data) if stored else None
-        locale = self.turns.locale_for(conv, language)
+        locale = turns.locale_for(conv, language)
         meaning = understood(shown, locale, shape=False)
         match = match_text(text, meaning.expectation)
         if _filters(text, shown) or not _typed_decides(match, input_step=bool(shown.expects)):
@@ -701,7 +716,12 @@ class VoiceChat:
     # ------------------------------------------------------------ screens shown
 
     async def shown(
-        self, chat_id: int, conv: Conversation, screens: Sequence[Screen], remember: bool
+        self,
+        chat_id: int,
+        conv: Conversation,
+        screens: Sequence[Screen],
+        remember: bool,
+        lock: ChatLock | None = None,
     ) -> None:
         """Turns calls this after delivering screens: keep what the engine's newest screen
         accepts (now: the next voice note is matched against it), and read the newest screen
@@ -710,13 +730,29 @@ class VoiceChat:
         if not screens:
             return
         newest = screens[-1]
+        speaking = remember or bool(newest.buttons())  # not "I heard", a refusal
+        if remember and lock is not None:
+            # Kept with the turn's release; spoken (or not) once it says whether to.
+            shown = ShownScreen.of(newest, conv)
+
+            async def then(answers: list[object]) -> None:
+                speaks = VoiceChats.speaks_from(answers)
+                if speaks is not False:
+                    self._speak_later(chat_id, conv.locale, newest, speaks)
+
+            lock.on_release(
+                lambda pipe: self.chats.queue_remember(pipe, chat_id, shown),
+                f"screen of chat {chat_id} not remembered for voice",
+                then=then,
+            )
+            return
         speaks: bool | None = None  # not known yet: asked when it is time to speak
         try:
             if remember:
                 speaks = await self.chats.remember(chat_id, ShownScreen.of(newest, conv))
         except RedisError as error:
             log.warning("screen of chat %s not remembered for voice: %s", chat_id, error)
-        if speaks is not False and (remember or newest.buttons()):  # not "I heard", a refusal
+        if speaks is not False and speaking:
             self._speak_later(chat_id, conv.locale, newest, speaks)
 
     def _speak_later(self, chat_id: int, locale: str, screen: Screen, speaks: bool | None) -> None:

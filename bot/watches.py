@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from arq.connections import ArqRedis
 
 from bot.state.keys import KeySpace
+from bot.state.lock import ChatLock
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,24 @@ class Watches:
         first = random.uniform(0, every) if spread else self.policy.alerts_delay()
         await self._enqueue_devices(chat_id, token, first)
         return True
+
+    def watch_devices_on_release(self, lock: ChatLock, chat_id: int) -> None:
+        """`watch_devices`, its check sent with the chat lock's release (a turn's last round
+        trip); the first look is queued only when this started the watch. A process that
+        dies in between leaves the watch in the hash, and the next start-up's re-arm queues
+        its look."""
+        token = secrets.token_hex(6)
+        keys = (self._keys.device_watches(), self._keys.alerts_off(chat_id))
+
+        async def started(answers: list[object]) -> None:
+            if answers and answers[0] == 1:
+                await self._enqueue_devices(chat_id, token, self.policy.alerts_delay())
+
+        lock.on_release(
+            lambda pipe: pipe.eval(_WATCH_UNLESS_OFF, 2, *keys, str(chat_id), token),
+            f"chat {chat_id}: device watch not armed",
+            then=started,
+        )
 
     async def device_watch_token(self, chat_id: int) -> str | None:
         token = await self._arq.hget(self._keys.device_watches(), str(chat_id))  # type: ignore[misc]

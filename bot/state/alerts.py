@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.state.conversations import ConversationStore
 from bot.state.keys import KeySpace
@@ -125,11 +126,15 @@ class AlertLedger:
             await pipe.execute()
 
     async def note_own_change(self, chat_id: int) -> None:
-        key = self._keys.alerts_told(chat_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(key, _OWN, 1)
-            pipe.pexpire(key, self._ttl)
+            self.queue_own_change(pipe, chat_id)
             await pipe.execute()
+
+    def queue_own_change(self, pipe: Pipeline, chat_id: int) -> None:
+        """`note_own_change` in a pipeline the caller sends (a turn's release)."""
+        key = self._keys.alerts_told(chat_id)
+        pipe.hincrby(key, _OWN, 1)
+        pipe.pexpire(key, self._ttl)
 
     async def forget(self, chat_id: int) -> None:
         await self._redis.delete(self._keys.alerts_told(chat_id))

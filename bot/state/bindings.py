@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.state.keys import KeySpace
 
@@ -119,6 +120,13 @@ class ChatBindings:
         key = self._keys.account_driver(account_number)
         ttl_ms = int(self._ttl.total_seconds() * 1000)
         return bool(await self._drives(keys=[key], args=[str(chat_id), ttl_ms]))
+
+    def queue_renew_driver(self, pipe: Pipeline, chat_id: int, account_number: str) -> None:
+        """Renew the driver entry of a chat seen driving the account (`drives` does it for a
+        chat that asks); sent with the turn's release. Only if it still names the chat."""
+        key = self._keys.account_driver(account_number)
+        ttl_ms = int(self._ttl.total_seconds() * 1000)
+        pipe.eval(_DRIVES, 1, key, str(chat_id), str(ttl_ms))
 
     async def take_over(self, chat_id: int, account_number: str) -> int | None:
         """Make the chat the account's driver; returns the chat that drove it before."""

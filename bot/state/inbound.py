@@ -23,6 +23,7 @@ from datetime import timedelta
 from enum import Enum
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.state.keys import KeySpace
 from bot.state.lock import RENEW_IF_OWNER
@@ -35,8 +36,9 @@ DEFAULT_LEASE_TTL = timedelta(seconds=10)
 # An update nobody finished within this long is dropped from the inbox (its chat moved on).
 INBOX_TTL = timedelta(hours=1)
 MAX_TRIES = 3
-# Updates this process put in the inbox and has not claimed yet (their body is there).
-_KEPT_HERE_MAX = 10_000
+# Updates the webhook claimed that the processor has not taken yet; beyond this many (a
+# processor that stopped taking them), the oldest are let go to the sweeper.
+_RECEIVED_MAX = 10_000
 
 _CLAIM = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
@@ -57,14 +59,6 @@ redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 redis.call('DEL', KEYS[3])
 redis.call('ZREM', KEYS[4], ARGV[3])
-return 1
-"""
-
-_KEEP = """
-redis.call('HSETNX', KEYS[1], 'raw', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[4])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
 """
 
@@ -105,7 +99,9 @@ class UpdateLedger:
     ) -> None:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
-        self._kept_here: set[int] = set()
+        self._received: dict[int, tuple[Claim, float]] = {}
+        self.clock: Callable[[], float] = time.monotonic
+        """Times how long a received update waited for the processor (tests move it)."""
         self.rate = rate
         """Counted in the claim's round trip, for updates that name their chat."""
         self._bot_id = bot_id
@@ -123,28 +119,36 @@ class UpdateLedger:
             keys.update_inbox(self._bot_id),
         ]
 
-    async def keep(self, update_id: int, raw: str) -> None:
-        """Put a received update in the inbox before acknowledging it to Telegram."""
-        if len(self._kept_here) >= _KEPT_HERE_MAX:
-            self._kept_here.clear()  # only saves work: a claim then sends the body again
-        self._kept_here.add(update_id)
-        keys = self._update_keys(update_id)
-        await self._redis.eval(  # type: ignore[misc]
-            _KEEP, 2, keys[2], keys[3], raw, str(self._inbox_s), str(_now_ms()), str(update_id)
-        )
+    async def receive(self, update_id: int, raw: str, chat_id: int | None) -> Claim:
+        """A webhook update, before Telegram is answered: into the inbox and claimed for this
+        process in one round trip (the processor takes the claim over with `received`)."""
+        claim = await self.claim(update_id, raw, chat_id)
+        if claim.result is ClaimResult.CLAIMED:
+            if len(self._received) >= _RECEIVED_MAX:
+                self._received.pop(next(iter(self._received)))  # the sweeper will have it
+            self._received[update_id] = (claim, self.clock())
+        return claim
+
+    async def received(self, update_id: int) -> Claim | None:
+        """The webhook's claim of the update (None: not claimed on receipt, claim it now).
+        A claim that waited in the queue past a third of its lease is renewed first; one
+        already lapsed may be another process's now, and comes back as RUNNING."""
+        entry = self._received.pop(update_id, None)
+        if entry is None:
+            return None
+        claim, at = entry
+        if self.clock() - at > self.lease_ms / 3000 and not await self.renew(claim):
+            return Claim(update_id, ClaimResult.RUNNING)
+        return claim
 
     async def claim(
         self, update_id: int, raw: str | Callable[[], str] = "", chat_id: int | None = None
     ) -> Claim:
         """Claim the update; with `chat_id` (and a rate), the same round trip counts it in the
         chat's rate window and tells whether the chat is busy — what admission asks next.
-        `raw` (or what it returns) is the update's JSON for the inbox, encoded only when this
-        process did not keep the update already (a polled update)."""
+        `raw` (or what it returns) is the update's JSON for the inbox."""
         token = secrets.token_hex(8)
         keys = self._update_keys(update_id)
-        if update_id in self._kept_here:
-            self._kept_here.discard(update_id)
-            raw = ""
         body = raw() if callable(raw) else raw
         args: list[str | int] = [token, self.lease_ms, body, self._inbox_s, _now_ms(), update_id]
         if chat_id is not None and self.rate is not None:
@@ -167,14 +171,14 @@ class UpdateLedger:
         )
 
     async def finish(self, claim: Claim) -> None:
-        await self._redis.eval(  # type: ignore[misc]
-            _FINISH,
-            4,
-            *self._update_keys(claim.update_id),
-            claim.token,
-            str(self._done_s),
-            str(claim.update_id),
-        )
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self.queue_finish(pipe, claim)
+            await pipe.execute()
+
+    def queue_finish(self, pipe: Pipeline, claim: Claim) -> None:
+        """`finish` in a pipeline the caller sends (with the update's chat's release)."""
+        keys = self._update_keys(claim.update_id)
+        pipe.eval(_FINISH, 4, *keys, claim.token, str(self._done_s), str(claim.update_id))
 
     async def orphans(self, older_than: timedelta, limit: int = 50) -> list[tuple[int, str]]:
         """Updates in the inbox that nobody is handling (their handler died), oldest first.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import redis.asyncio as aioredis
@@ -52,11 +53,16 @@ async def test_an_update_being_handled_is_not_an_orphan(redis_client: aioredis.R
     assert not await ledger.renew(claim)
 
 
-async def test_a_webhook_update_kept_before_the_answer_is_found_if_never_claimed(
+async def test_a_webhook_update_whose_process_dies_before_handling_it_is_found_again(
     redis_client: aioredis.Redis,
 ) -> None:
+    """Received (kept and claimed before Telegram is answered), then the process died: once
+    the claim's lease has lapsed, the sweeper finds the update with its body as sent."""
     ledger = UpdateLedger(redis_client, bot_id=111)
-    await ledger.keep(800, '{"update_id": 800}')
+    claim = await ledger.receive(800, '{"update_id": 800}', chat_id=None)
+    assert claim.result is ClaimResult.CLAIMED
+    assert await ledger.orphans(older_than=timedelta(0)) == []  # still leased
+    await redis_client.delete(KeySpace().update_lease(111, 800))  # the process died
     assert await ledger.orphans(older_than=timedelta(0)) == [(800, '{"update_id": 800}')]
 
 
@@ -115,17 +121,30 @@ async def test_a_claim_counts_its_chat_in_the_rate_and_sees_a_running_turn(
     assert (await ledger.claim(4, RAW)).sent_in_window is None  # no chat: nothing counted
 
 
-async def test_an_update_this_process_kept_is_not_encoded_again_when_claimed(
+async def test_the_processor_takes_over_the_webhooks_claim_instead_of_claiming_again(
     redis_client: aioredis.Redis,
 ) -> None:
     ledger = UpdateLedger(redis_client, bot_id=111)
-    await ledger.keep(800, RAW)
+    claim = await ledger.receive(800, RAW, chat_id=42)
+    assert await ledger.received(800) == claim
+    assert await ledger.received(800) is None  # taken once; a replay claims afresh
+    again = await ledger.receive(800, RAW, chat_id=42)  # Telegram sent it again meanwhile
+    assert again.result is ClaimResult.RUNNING
+    assert await ledger.received(800) is None  # nothing to take over: the first one runs
+    await ledger.finish(claim)
+    assert (await ledger.receive(800, RAW, chat_id=42)).result is ClaimResult.DONE
 
-    def encode_again() -> str:
-        raise AssertionError("the webhook's body is already in the inbox")
 
-    claim = await ledger.claim(800, encode_again)
-    assert claim.result is ClaimResult.CLAIMED
-    assert await ledger.orphans(older_than=timedelta(0)) == []  # claimed: not an orphan
-    polled = await ledger.claim(801, lambda: '{"update_id": 801}')  # never kept: encoded
-    assert polled.result is ClaimResult.CLAIMED
+async def test_a_webhook_claim_that_lapsed_in_the_queue_is_not_handled_twice(
+    redis_client: aioredis.Redis,
+) -> None:
+    """An update that waited in the processor's queue longer than its lease may have been
+    handed to another process by the sweeper: this one drops it."""
+    ledger = UpdateLedger(redis_client, bot_id=111)
+    await ledger.receive(801, RAW, chat_id=None)
+    ledger.clock = lambda: time.monotonic() + ledger.lease_ms / 1000  # a lease later
+    await redis_client.delete(KeySpace().update_lease(111, 801))  # lapsed; a sweeper took it
+    elsewhere = await UpdateLedger(redis_client, bot_id=111).claim(801)
+    assert elsewhere.result is ClaimResult.CLAIMED and elsewhere.replayed
+    late = await ledger.received(801)
+    assert late is not None and late.result is ClaimResult.RUNNING

@@ -91,10 +91,10 @@ async def test_a_write_sent_with_the_release_never_keeps_the_chat_locked(
 ) -> None:
     """Writes queued for the release go out with it; one that fails is logged, and the chat
     is free all the same."""
-    lock = lock_on(redis_client, fetch="held-value")
+    lock = lock_on(redis_client, fetch=["held-value"])
     await redis_client.set("held-value", "before")
     async with lock:
-        assert lock.fetched == b"before"
+        assert lock.fetched == [b"before"]
         lock.on_release(lambda pipe: pipe.set("after", "1"), "first write")
         lock.on_release(lambda pipe: pipe.incr("held-value"), "a write that fails")
     assert await redis_client.get("after") == b"1"
