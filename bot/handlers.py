@@ -136,9 +136,11 @@ class Handlers:
         raise ApplicationHandlerStop
 
     async def _chat(self, update: Update) -> _Chat:
-        """The chat, its stored conversation (read once per update) and its language."""
+        """The chat, its stored conversation (read once per update: the chat is opened for
+        the turn that follows) and its language."""
         chat_id, language = self._ids(update)
-        conv = await self.turns.peek(chat_id)
+        async with self.turns.opened(chat_id) as chat:
+            conv = self.turns.conversation_of(chat)
         return _Chat(chat_id, language, conv, self.turns.locale_for(conv, language))
 
     @staticmethod

@@ -226,7 +226,7 @@ class Turns:
                     # retells it.
                     if delivered or not isinstance(next_event, WizardChanged):
                         self._stage(chat, after)
-                        await self._apply_effects(chat_id, after, outcome)
+                        await self._apply_effects(chat, after, outcome)
                         told += await self._bind_and_take_over(chat, next_event, outcome)
                 next_event, conv = await self._follow_up(chat, outcome, after), after
             self._count(before_state, before_wizard, conv)
@@ -505,14 +505,15 @@ class Turns:
             ttl=None if conv.account_number else STRANGER_TTL,
         )
 
-    async def _apply_effects(self, chat_id: int, conv: Conversation, outcome: Outcome) -> None:
+    async def _apply_effects(self, chat: OpenedChat, conv: Conversation, outcome: Outcome) -> None:
+        chat_id = chat.chat_id
         for effect in outcome.effects:
             match effect:
                 case StartWatching(wizard_id=wizard_id):
                     if conv.wizard_id == wizard_id:
-                        await self.watches.watch(chat_id, wizard_id, conv.step_id)
+                        self.watches.watch_on_release(chat.lock, chat_id, wizard_id, conv.step_id)
                 case StopWatching(wizard_id=wizard_id):
-                    await self.watches.forget(chat_id, wizard_id)
+                    self.watches.forget_on_release(chat.lock, chat_id, wizard_id)
                 case RecordOAuthState(state=state, wizard_id=wizard_id):
                     await self.oauth.record(state, chat_id, wizard_id)
                 case NotifySupport(summary=summary):

@@ -24,6 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
+from redis.asyncio.client import Pipeline
 
 from bot.state.keys import KeySpace
 from bot.state.lock import ChatLock
@@ -119,6 +123,15 @@ return 0
 """
 
 
+# arq's enqueue in one script: KEYS job, result, queue; ARGV expiry ms, job, score, job id.
+_ENQUEUE = """
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+"""
+
+
 def _member(chat_id: int, wizard_id: str) -> str:
     return f"{chat_id}|{wizard_id}"
 
@@ -130,10 +143,25 @@ class Watches:
         self.policy = policy
 
     async def watch(self, chat_id: int, wizard_id: str, step_id: str | None) -> None:
-        await self._arq.hset(  # type: ignore[misc]
-            self._keys.active_watches(), _member(chat_id, wizard_id), step_id or ""
+        async with self._arq.pipeline(transaction=False) as pipe:
+            self._queue_watch(pipe, chat_id, wizard_id, step_id)
+            await pipe.execute()
+
+    def watch_on_release(
+        self, lock: ChatLock, chat_id: int, wizard_id: str, step_id: str | None
+    ) -> None:
+        """`watch`, sent with the chat lock's release (the turn that started the wait saves
+        the conversation in the same round trip; a process that dies before it did neither)."""
+        lock.on_release(
+            lambda pipe: self._queue_watch(pipe, chat_id, wizard_id, step_id),
+            f"chat {chat_id}: wait on wizard {wizard_id} not watched",
         )
-        await self._enqueue(chat_id, wizard_id, step_id)
+
+    def _queue_watch(
+        self, pipe: Pipeline, chat_id: int, wizard_id: str, step_id: str | None
+    ) -> None:
+        pipe.hset(self._keys.active_watches(), _member(chat_id, wizard_id), step_id or "")
+        self._queue_look(pipe, chat_id, wizard_id, step_id)
 
     async def forget(self, chat_id: int, wizard_id: str, step_id: str | None = None) -> None:
         """Stop watching; with `step_id`, only if that is still the step being watched (a turn
@@ -143,6 +171,15 @@ class Watches:
             await self._arq.hdel(key, member)  # type: ignore[misc]
         else:
             await self._arq.eval(_FORGET_IF_STEP, 1, key, member, step_id or "")  # type: ignore[misc]
+
+    def forget_on_release(self, lock: ChatLock, chat_id: int, wizard_id: str) -> None:
+        """`forget`, sent with the chat lock's release, in order with the turn's other
+        watches (a turn may stop one wait and start another)."""
+        member = _member(chat_id, wizard_id)
+        lock.on_release(
+            lambda pipe: pipe.hdel(self._keys.active_watches(), member),
+            f"chat {chat_id}: wait on wizard {wizard_id} not forgotten",
+        )
 
     async def rearm(self) -> int:
         """Enqueue a job for every active watch and every watched chat's devices; existing
@@ -181,7 +218,7 @@ class Watches:
         keys = (self._keys.device_watches(), self._keys.alerts_off(chat_id))
 
         async def started(answers: list[object]) -> None:
-            if answers and answers[0] == 1:
+            if answers and answers[0] == 1:  # started here: its first look (one round trip)
                 await self._enqueue_devices(chat_id, token, self.policy.alerts_delay())
 
         lock.on_release(
@@ -226,24 +263,36 @@ class Watches:
             await self._arq.eval(_FORGET_IF_STEP, 1, key, str(chat_id), token)  # type: ignore[misc]
 
     async def _enqueue_devices(self, chat_id: int, token: str, delay: float) -> None:
-        await self._arq.enqueue_job(
-            DEVICES_FUNCTION,
-            chat_id,
-            token,
-            _job_id=self._keys.device_watch_job(chat_id, token),
-            _queue_name=self._keys.job_queue(),
-            _defer_by=delay,
-        )
+        async with self._arq.pipeline(transaction=False) as pipe:
+            self._queue_device_look(pipe, chat_id, token, delay)
+            await pipe.execute()
+
+    def _queue_device_look(self, pipe: Pipeline, chat_id: int, token: str, delay: float) -> None:
+        job_id = self._keys.device_watch_job(chat_id, token)
+        self._queue_job(pipe, DEVICES_FUNCTION, (chat_id, token), job_id, delay)
 
     async def _enqueue(self, chat_id: int, wizard_id: str, step_id: str | None) -> None:
-        job = await self._arq.enqueue_job(
-            LOOK_FUNCTION,
-            chat_id,
-            wizard_id,
-            step_id,
-            _job_id=self._keys.watch_job(wizard_id, step_id),
-            _queue_name=self._keys.job_queue(),
-            _defer_by=self.policy.first_delay,
-        )
-        if job is None:
-            log.debug("watch of wizard %s already scheduled", wizard_id)
+        async with self._arq.pipeline(transaction=False) as pipe:
+            self._queue_look(pipe, chat_id, wizard_id, step_id)
+            if not (await pipe.execute())[0]:
+                log.debug("watch of wizard %s already scheduled", wizard_id)
+
+    def _queue_look(
+        self, pipe: Pipeline, chat_id: int, wizard_id: str, step_id: str | None
+    ) -> None:
+        job_id = self._keys.watch_job(wizard_id, step_id)
+        args = (chat_id, wizard_id, step_id)
+        self._queue_job(pipe, LOOK_FUNCTION, args, job_id, self.policy.first_delay)
+
+    def _queue_job(
+        self, pipe: Pipeline, function: str, args: tuple[object, ...], job_id: str, delay: float
+    ) -> None:
+        """arq's `enqueue_job` (the same job, key and score; nothing if the id is queued or
+        has a result) as one script in the caller's pipeline, instead of its three round
+        trips (WATCH, EXISTS, MULTI/EXEC)."""
+        now_ms = timestamp_ms()
+        score = now_ms + round(delay * 1000)
+        expires_ms = score - now_ms + self._arq.expires_extra_ms
+        job = serialize_job(function, args, {}, None, now_ms, serializer=self._arq.job_serializer)
+        keys = (job_key_prefix + job_id, result_key_prefix + job_id, self._keys.job_queue())
+        pipe.eval(_ENQUEUE, 3, *keys, str(expires_ms), job, str(score), job_id)  # type: ignore[arg-type]
