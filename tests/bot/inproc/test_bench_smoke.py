@@ -27,6 +27,10 @@ async def test_bench_reports_every_figure_with_all_users_onboarded(
     assert 0 < m.redis_bytes < 4096
     commands, round_trips = redis_per_update(m.journey_sample)
     assert 0 < round_trips <= commands
+    # A LIVE customer's message: claim, open, close — what operators size Redis by. (The
+    # background's own round trips, a sweep or a budget batch, may fall in the window.)
+    _, live_round_trips = redis_per_update(m.chat_sample)
+    assert 0 < live_round_trips <= 3.5
     onboarding_calls = sum(m.kraken_calls.values()) / USERS
     assert 4 <= onboarding_calls < 20  # a mutation per step, and the notifier's looks
     for samples in (m.levels, m.echo_levels):
