@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import inspect
+from datetime import timedelta
+
 from harness.deployment import InProcessDeployment
 from tests.bot.inproc.conftest import USER
 from tests.bot.inproc.test_chat_journey import last_seq, methods_since
@@ -85,3 +90,54 @@ async def test_a_tap_answered_too_late_still_moves_the_wizard_on(
     conv = await d.runtime.turns.peek(USER)
     assert conv is not None and conv.step_type == "SelectHeatPumpMake"
     assert "Daikin" in (await d.sim.transcript(USER))[-1].labels
+
+
+class _Hung:
+    """Kraken as seen from a process being stopped: the call starts and never returns."""
+
+    def __init__(self, real: object) -> None:
+        self._real = real
+        self.entered = asyncio.Event()
+
+    def __getattr__(self, name: str) -> object:
+        attribute = getattr(self._real, name)
+        if not inspect.iscoroutinefunction(attribute):
+            return attribute
+
+        async def hang(*args: object, **kwargs: object) -> object:
+            self.entered.set()
+            await asyncio.Event().wait()  # until the process stops (the task is cancelled)
+            raise AssertionError("unreachable")
+
+        return hang
+
+
+async def test_an_update_cut_short_by_a_stopping_process_frees_its_chat_and_waits_for_a_sweeper(
+    started: InProcessDeployment,
+) -> None:
+    """Shutdown mid-turn: the chat is released at once (the next process need not wait out
+    the lock), nothing half-done is saved, and the update stays in the inbox to be handled
+    again once its lease lapses — it is not marked done."""
+    d, turns = started, started.runtime.turns
+    before = await turns.peek(USER)
+    await d.sim.tap(USER, await d.button(USER, "Heat pump"))
+    (update,) = await d.fetch()
+    hung = _Hung(turns.kraken)
+    turns.kraken = hung  # type: ignore[assignment]
+    handling = asyncio.create_task(d.process(update))
+    await hung.entered.wait()
+    assert await turns.store.busy(USER)
+    handling.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await handling
+
+    assert not await turns.store.busy(USER)
+    assert await turns.peek(USER) == before
+    ledger = d.runtime.ledger
+    assert await ledger.pending() == 1
+    await d.runtime.redis.client.delete(  # the lease lapses, as it would for a stopped process
+        d.runtime.keys.update_lease(d.runtime.application.bot.id, update.update_id)
+    )
+    assert [found for found, _ in await ledger.orphans(older_than=timedelta(0))] == [
+        update.update_id
+    ]
