@@ -260,7 +260,7 @@ class DeviceAlerts:
         """`/alerts on|off`, or `/alerts` alone: say which it is and how to change it."""
         turns = self.turns
         wanted = {"on": True, "off": False}.get((argument or "").strip().lower())
-        async with turns.store.lock(chat_id, ttl=LOCK_TTL):
+        async with turns.opened(chat_id):  # the update's own hold on the chat, if it has one
             if wanted is not None:
                 await self.ledger.set_enabled(chat_id, wanted)
                 if wanted:

@@ -303,7 +303,10 @@ class Turns:
             return True  # a stranger: the engine answers "not linked"
         account = binding.account_number
         if chat.account != account or chat.driver is None:
-            return await self.bindings.drives(chat_id, account)
+            drives = await self.bindings.drives(chat_id, account)  # and becomes it if nobody is
+            if drives:
+                chat.account, chat.driver = account, chat_id
+            return drives
         if chat.driver != chat_id:
             return False
         chat.lock.on_release(
@@ -498,12 +501,8 @@ class Turns:
         self, chat_id: int, stored: StoredConversation | None, conv: Conversation
     ) -> StoredConversation:
         """Save now, for a caller holding the lock without an opened chat (device alerts)."""
-        return await self.store.save(
-            chat_id,
-            conv.to_dict(),
-            stored.rev if stored else 0,
-            ttl=None if conv.account_number else STRANGER_TTL,
-        )
+        ttl = timedelta(milliseconds=self._ttl_ms(conv))
+        return await self.store.save(chat_id, conv.to_dict(), stored.rev if stored else 0, ttl=ttl)
 
     async def _apply_effects(self, chat: OpenedChat, conv: Conversation, outcome: Outcome) -> None:
         chat_id = chat.chat_id

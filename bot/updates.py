@@ -56,7 +56,7 @@ class LedgeredUpdates(BaseUpdateProcessor):
         chat_id = chat.id if chat is not None else None
         try:
             claim = await self.ledger.received(update.update_id) or await self.ledger.claim(
-                update.update_id, update.to_json, chat_id
+                update.update_id, update.to_json(), chat_id
             )
         except RedisError as error:
             # Without Redis nothing can be recorded; the handlers still run so the customer

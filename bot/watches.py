@@ -201,9 +201,10 @@ class Watches:
         started them. Call it holding the chat lock (as turns do). `spread`: the first look
         anywhere within one interval (many chats armed at once)."""
         token = secrets.token_hex(6)
-        keys = (self._keys.device_watches(), self._keys.alerts_off(chat_id))
-        if not await self._arq.eval(_WATCH_UNLESS_OFF, 2, *keys, str(chat_id), token):  # type: ignore[misc]
-            return False
+        async with self._arq.pipeline(transaction=False) as pipe:
+            self._queue_watch_devices(pipe, chat_id, token)
+            if not (await pipe.execute())[0]:
+                return False
         every = self.policy.alerts_every.total_seconds()
         first = random.uniform(0, every) if spread else self.policy.alerts_delay()
         await self._enqueue_devices(chat_id, token, first)
@@ -215,17 +216,21 @@ class Watches:
         dies in between leaves the watch in the hash, and the next start-up's re-arm queues
         its look."""
         token = secrets.token_hex(6)
-        keys = (self._keys.device_watches(), self._keys.alerts_off(chat_id))
 
         async def started(answers: list[object]) -> None:
             if answers and answers[0] == 1:  # started here: its first look (one round trip)
                 await self._enqueue_devices(chat_id, token, self.policy.alerts_delay())
 
         lock.on_release(
-            lambda pipe: pipe.eval(_WATCH_UNLESS_OFF, 2, *keys, str(chat_id), token),
+            lambda pipe: self._queue_watch_devices(pipe, chat_id, token),
             f"chat {chat_id}: device watch not armed",
             then=started,
         )
+
+    def _queue_watch_devices(self, pipe: Pipeline, chat_id: int, token: str) -> None:
+        """The watch taken unless it runs or alerts are off; answers 1 when this took it."""
+        keys = (self._keys.device_watches(), self._keys.alerts_off(chat_id))
+        pipe.eval(_WATCH_UNLESS_OFF, 2, *keys, str(chat_id), token)
 
     async def device_watch_token(self, chat_id: int) -> str | None:
         token = await self._arq.hget(self._keys.device_watches(), str(chat_id))  # type: ignore[misc]

@@ -141,16 +141,13 @@ class UpdateLedger:
             return Claim(update_id, ClaimResult.RUNNING)
         return claim
 
-    async def claim(
-        self, update_id: int, raw: str | Callable[[], str] = "", chat_id: int | None = None
-    ) -> Claim:
+    async def claim(self, update_id: int, raw: str = "", chat_id: int | None = None) -> Claim:
         """Claim the update; with `chat_id` (and a rate), the same round trip counts it in the
         chat's rate window and tells whether the chat is busy — what admission asks next.
-        `raw` (or what it returns) is the update's JSON for the inbox."""
+        `raw` is the update's JSON for the inbox."""
         token = secrets.token_hex(8)
         keys = self._update_keys(update_id)
-        body = raw() if callable(raw) else raw
-        args: list[str | int] = [token, self.lease_ms, body, self._inbox_s, _now_ms(), update_id]
+        args: list[str | int] = [token, self.lease_ms, raw, self._inbox_s, _now_ms(), update_id]
         if chat_id is not None and self.rate is not None:
             keys += [self.rate.key(chat_id), self._keys.chat_lock(chat_id)]
             args.append(self.rate.window_s * 2)
